@@ -1,0 +1,1 @@
+"""Tenantry services: the shared service kit and one package per service."""

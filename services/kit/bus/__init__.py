@@ -1,0 +1,1 @@
+"""The event bus on Redis Streams: outbox, relay, consumer groups, dead letters."""
