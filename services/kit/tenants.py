@@ -1,0 +1,24 @@
+"""Which tenants exist, as seen from the database (the schemas are the truth)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def tenant_of_schema(schema: str, app: str) -> str | None:
+    """Invert :func:`services.kit.naming.schema_name` (tenant names hold no '_')."""
+    suffix = f"__{app}"
+    if not schema.startswith("t_") or not schema.endswith(suffix):
+        return None
+    return schema[2:-len(suffix)].replace("_", "-")
+
+
+async def tenants_with_app(engine: AsyncEngine, app: str) -> list[str]:
+    """Tenants that have a schema for ``app``, sorted."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+            {"p": f"t\\_%\\_\\_{app}"},
+        )).scalars().all()
+    return sorted(t for s in rows if (t := tenant_of_schema(s, app)))
