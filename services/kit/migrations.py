@@ -39,18 +39,23 @@ def _config(app: App, schema: str, connection: Connection) -> Config:
 
 
 def head_revision(app_name: str) -> str | None:
-    """The head revision of an app's migrations (None when it has none)."""
+    """The head revision(s) of an app's migrations, comma-joined (None when it has none).
+
+    An app's areas may branch from a common base revision; each branch is a head
+    and ``upgrade heads`` brings all of them up.
+    """
     app = get_app(app_name)
     cfg = Config()
     cfg.set_main_option("script_location", _SCRIPT_LOCATION)
     cfg.set_main_option("version_locations", str(app.migrations))
     cfg.set_main_option("path_separator", "os")
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def _current(connection: Connection, schema: str) -> str | None:
     ctx = MigrationContext.configure(connection, opts={"version_table_schema": schema})
-    return ctx.get_current_revision()
+    return ",".join(sorted(ctx.get_current_heads())) or None
 
 
 def _upgrade(connection: Connection, app: App, schema: str) -> str | None:
@@ -62,7 +67,7 @@ def _upgrade(connection: Connection, app: App, schema: str) -> str | None:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         connection.execute(text(f'SET search_path TO "{schema}"'))
         connection.commit()
-        command.upgrade(_config(app, schema, connection), "head")
+        command.upgrade(_config(app, schema, connection), "heads")
         connection.commit()
         return _current(connection, schema)
     finally:
@@ -72,7 +77,7 @@ def _upgrade(connection: Connection, app: App, schema: str) -> str | None:
 
 
 async def migrate(engine: AsyncEngine, app_name: str, tenant: str | None = None) -> str | None:
-    """Bring ``app_name``'s schema for ``tenant`` to head; return the revision reached."""
+    """Bring ``app_name``'s schema for ``tenant`` to its heads; return the revision(s) reached."""
     app = get_app(app_name)
     schema = app.schema(tenant)
     async with engine.connect() as conn:

@@ -1,0 +1,1 @@
+"""The moderation app (seed 001): the Telegram ban-sync network."""
