@@ -99,7 +99,7 @@ def start_postgres(data_dir: Path, port: int | None = None) -> EmbeddedProcess:
         )
     port = port or free_port()
     log = data_dir / "postgres.log"
-    logf = open(log, "ab")  # noqa: SIM115 - handed to the child for its lifetime
+    logf = open(log, "ab")
     proc = subprocess.Popen(
         [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-p", str(port),
          "-h", "127.0.0.1", "-k", str(data_dir), "-c", "max_connections=300",

@@ -94,10 +94,13 @@ class Runtime:
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start the gRPC server and the background work."""
+        """Start the gRPC server and the background work (in-process use, e.g. tests)."""
+        self._begin()
+        await self.server.start()
+
+    def _begin(self) -> None:
         if self._metrics:
             serve_metrics(self.settings.metrics_port)
-        await self.server.start()
         for name, work in self._background:
             self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
 
@@ -135,11 +138,7 @@ class Runtime:
 
     async def run(self) -> None:
         """Start, then serve until SIGTERM/SIGINT, then shut down gracefully."""
-        for name, work in self._background:
-            self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
-        self._background_started = True
-        if self._metrics:
-            serve_metrics(self.settings.metrics_port)
+        self._begin()
         await self.server.serve_until_signalled()
 
 
