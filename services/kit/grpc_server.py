@@ -113,15 +113,19 @@ class KitInterceptor(grpc.aio.ServerInterceptor):
                                 context.set_principal(await self._authenticate(meta))
                             except Unauthenticated:
                                 pass
-                    await ctx.send_initial_metadata((("x-request-id", rid),))
-                    return await call()
+                    # The request id goes back in trailers, not headers: sending headers
+                    # early would commit the call and disable the client's retries.
+                    result = await call()
+                    ctx.set_trailing_metadata((("x-request-id", rid),))
+                    return result
                 except ServiceError as err:
                     code = err.grpc_code_name
                     status = to_rpc_status(err)
                     span.set_attribute("rpc.grpc.status_code", code)
                     log.info("rpc_rejected", method=method, code=code, reason=err.code,
                              message=err.message)
-                    await ctx.abort(status.code, status.details, status.trailing_metadata)
+                    await ctx.abort(status.code, status.details,
+                                    (*status.trailing_metadata, ("x-request-id", rid)))
                 except asyncio.CancelledError:
                     code = "CANCELLED"
                     raise
