@@ -1,0 +1,62 @@
+"""Where a tenant's Bot API client comes from.
+
+Today every tenant uses ``TELEGRAM_BOT_TOKEN``; the operator will give each
+tenant its own token through a Secret. :class:`BotClientFactory` takes the token
+lookup as a plain async function (``token_for(tenant) -> str``), so plugging in
+per-tenant tokens means passing another function, nothing else. Clients are
+cached per token: tenants sharing one bot share its rate limits and breaker,
+which is what Telegram counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .client import BotApiClient
+
+TokenLookup = Callable[[str], Awaitable[str]]
+
+
+class BotTokenMissing(LookupError):
+    """No bot token is configured for the tenant."""
+
+
+async def bot_token_for(tenant: str) -> str:
+    """The bot token of ``tenant``: ``TELEGRAM_BOT_TOKEN`` for now."""
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+    if not token:
+        raise BotTokenMissing(f"no Telegram bot token configured for tenant {tenant!r}")
+    return token
+
+
+class BotClientFactory:
+    """One :class:`BotApiClient` per bot token, created on first use."""
+
+    def __init__(self, token_for: TokenLookup = bot_token_for, *, base_url: str | None = None,
+                 **client_options: Any) -> None:
+        self._token_for = token_for
+        self._base_url = base_url
+        self._options = client_options
+        self._clients: dict[str, BotApiClient] = {}
+        self._lock = asyncio.Lock()
+
+    async def for_tenant(self, tenant: str) -> BotApiClient:
+        """The client of ``tenant``'s bot."""
+        token = await self._token_for(tenant)
+        client = self._clients.get(token)
+        if client is None:
+            async with self._lock:
+                client = self._clients.get(token)
+                if client is None:
+                    client = BotApiClient(token, base_url=self._base_url, **self._options)
+                    self._clients[token] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close every client's connections."""
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
