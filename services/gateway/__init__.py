@@ -1,0 +1,1 @@
+"""The gateway: the REST/JSON face of the gRPC services, derived from their protos."""

@@ -1,0 +1,206 @@
+"""The gateway application (FastAPI): REST routes → gRPC calls.
+
+Per request: a request id (taken from ``X-Request-ID`` or made), JWT
+verification when a token is sent, rate limits per user and per tenant, the
+request bound from path/query/body, one gRPC call with the caller's token and
+the request id forwarded, and the reply rendered as the seeds' JSON. Errors
+become the status table of docs/api.md with a stable JSON body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+
+from services.identity.registry import get_tenant_limits
+from services.kit import context
+from services.kit.auth import authenticate
+from services.kit.db import make_engine
+from services.kit.errors import ServiceError, Unauthenticated
+from services.kit.grpc_client import make_channel
+from services.kit.metrics import HTTP_DURATION, HTTP_REQUESTS
+from services.kit.naming import tenant_key
+from services.kit.settings import Settings, get_settings
+
+from . import ratelimit
+from .binding import bind
+from .errors import from_rpc_error, from_service_error
+from .jsonmap import message_to_json
+from .openapi import build_openapi
+from .routes import Route, build_routes, response_class, target_of
+
+log = structlog.get_logger("tenantry.gateway")
+VERSION = "0.1.0"
+
+
+class Backends:
+    """One channel per backend address, shared by every route to it."""
+
+    def __init__(self, settings: Settings, routes: list[Route]) -> None:
+        self.settings = settings
+        by_target: dict[str, list[Any]] = {}
+        for route in routes:
+            services = by_target.setdefault(target_of(route, settings), [])
+            if route.service not in services:
+                services.append(route.service)
+        self.channels = {t: make_channel(t, *svcs) for t, svcs in by_target.items()}
+        self.services = by_target
+
+    def stub(self, route: Route) -> grpc.aio.UnaryUnaryMultiCallable:
+        """A unary callable for the route's method."""
+        channel = self.channels[target_of(route, self.settings)]
+        return channel.unary_unary(route.full_method,
+                                   request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=response_class(route).FromString)
+
+    async def ready(self) -> dict[str, str]:
+        """Health of each backend, by address ("ok" or the failure)."""
+        async def check(target: str, channel: grpc.aio.Channel) -> tuple[str, str]:
+            try:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+                ok = reply.status == health_pb2.HealthCheckResponse.SERVING
+                return target, "ok" if ok else "not serving"
+            except grpc.RpcError as err:
+                return target, err.code().name.lower()
+        return dict(await asyncio.gather(*(check(t, c) for t, c in self.channels.items())))
+
+    async def close(self) -> None:
+        """Close every channel."""
+        for channel in self.channels.values():
+            await channel.close()
+
+
+def _handler(route: Route, app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        state = app.state
+        token = request.headers.get("authorization", "")
+        principal = None
+        try:
+            if token:
+                scheme, _, raw = token.partition(" ")
+                if scheme.lower() != "bearer" or not raw:
+                    raise Unauthenticated("use 'Authorization: Bearer <token>'", code="missing_token")
+                principal = await authenticate(raw, state.redis)
+            await _rate_limit(state, principal, request)
+            body = await request.body() if route.body else None
+            message = bind(route, dict(request.path_params), list(request.query_params.multi_items()), body)
+        except ServiceError as err:
+            return from_service_error(err)
+        metadata = [("x-request-id", context.request_id())]
+        if token:
+            metadata.append(("authorization", token))
+        try:
+            reply = await state.backends.stub(route)(message, metadata=metadata)
+        except grpc.RpcError as err:
+            return from_rpc_error(err)
+        status = 201 if route.verb == "POST" and route.method.name.startswith(("Create", "Register")) else 200
+        return JSONResponse(message_to_json(reply), status_code=status)
+    endpoint.__name__ = route.operation_id
+    return endpoint
+
+
+async def _rate_limit(state: Any, principal: context.Principal | None, request: Request) -> None:
+    settings: Settings = state.settings
+    if principal is None:
+        client = request.client.host if request.client else "unknown"
+        await ratelimit.hit(state.redis, f"platform:rl:ip:{client}", settings.rate_limit_user_per_minute)
+        return
+    await ratelimit.hit(state.redis, f"platform:rl:user:{principal.subject}", settings.rate_limit_user_per_minute)
+    if principal.tenant and not principal.is_service:
+        limits = await get_tenant_limits(state.engine, principal.tenant) if state.engine else {}
+        limit = int(limits.get("requestsPerMinute") or settings.rate_limit_tenant_per_minute)
+        await ratelimit.hit(state.redis, tenant_key(principal.tenant, "rl", "gateway"), limit)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gateway app; backends and Redis are connected in its lifespan."""
+    settings = settings or get_settings()
+    routes = build_routes()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.redis = Redis.from_url(settings.redis_url)
+        app.state.engine = make_engine(settings.database_url, pool_size=2)
+        app.state.backends = Backends(settings, routes)
+        yield
+        await app.state.backends.close()
+        await app.state.redis.aclose()
+        await app.state.engine.dispose()
+
+    app = FastAPI(title="Tenantry", version=VERSION, lifespan=lifespan, docs_url="/docs",
+                  openapi_url="/openapi.json", redoc_url=None)
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+                           allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Request-ID", "Retry-After"])
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = context.set_request_id(request.headers.get("x-request-id"))
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("gateway_failed", path=request.url.path)
+            response = JSONResponse({"error": {"code": "internal", "message": "internal error",
+                                               "status": "INTERNAL", "fields": [], "request_id": rid}},
+                                    status_code=500)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
+        HTTP_DURATION.labels(request.method, template).observe(time.perf_counter() - started)
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    for route in routes:
+        app.add_api_route(route.path, _handler(route, app), methods=[route.verb], include_in_schema=False,
+                          name=route.operation_id)
+
+    document = build_openapi(routes, title="Tenantry", version=VERSION)
+    app.openapi = lambda: document  # type: ignore[method-assign]
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    async def _checks() -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(app.state.redis.ping(), 1.0)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = type(exc).__name__
+        checks.update(await app.state.backends.ready())
+        return checks
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready() -> JSONResponse:
+        checks = await _checks()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> JSONResponse:
+        checks = await _checks()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", "version": VERSION, "checks": checks})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
