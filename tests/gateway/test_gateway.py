@@ -44,7 +44,7 @@ async def _client(settings: Settings):
 
 @pytest.fixture
 async def gw(backend):
-    app, lifespan, client = await _client(_settings(backend.server.port, cors_origins=["https://ui.example"]))
+    _app, lifespan, client = await _client(_settings(backend.server.port, cors_origins=["https://ui.example"]))
     yield client, backend
     await client.aclose()
     await lifespan.__aexit__(None, None, None)
@@ -53,8 +53,9 @@ async def gw(backend):
 async def _login(client, rt, tenant: str) -> str:
     from services.identity.accounts import Identity
 
-    await Identity(rt.db.engine, rt.redis).bootstrap_member(tenant, f"o-{tenant}@example.com", "correct-horse-1", "owner")
-    r = await client.post("/api/v1/auth/login", json={"email": f"o-{tenant}@example.com", "password": "correct-horse-1"})
+    email = f"o-{tenant}@example.com"
+    await Identity(rt.db.engine, rt.redis).bootstrap_member(tenant, email, "correct-horse-1", "owner")
+    r = await client.post("/api/v1/auth/login", json={"email": email, "password": "correct-horse-1"})
     assert r.status_code == 200, r.text
     return r.json()["tokens"]["access_token"]
 
@@ -108,7 +109,7 @@ def test_status_table_matches_the_contract():
 
 
 async def test_rate_limits_answer_429_with_retry_after(backend, tenant_name):
-    app, lifespan, client = await _client(_settings(backend.server.port, rate_limit_user_per_minute=3))
+    _app, lifespan, client = await _client(_settings(backend.server.port, rate_limit_user_per_minute=3))
     try:
         codes = []
         for _ in range(5):
@@ -124,7 +125,7 @@ async def test_rate_limits_answer_429_with_retry_after(backend, tenant_name):
 async def test_tenant_rate_limit_comes_from_the_tenant_registry(backend, engine, tenant_name):
     await register_tenant(engine, name=tenant_name, display_name="Acme", apps=[], limits={"requestsPerMinute": 2},
                           retention_days=365)
-    app, lifespan, client = await _client(_settings(backend.server.port))
+    _app, lifespan, client = await _client(_settings(backend.server.port))
     try:
         token = await _login(client, backend, tenant_name)
         codes = [(await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code
@@ -144,7 +145,8 @@ async def test_openapi_health_metrics_and_cors(gw):
     ready = await client.get("/health/ready")
     assert ready.status_code == 200 and ready.json()["checks"]["redis"] == "ok"
     assert "tenantry_http_requests_total" in (await client.get("/metrics")).text
-    r = await client.options("/api/v1/me", headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "GET"})
+    preflight = {"Origin": "https://ui.example", "Access-Control-Request-Method": "GET"}
+    r = await client.options("/api/v1/me", headers=preflight)
     assert r.headers.get("access-control-allow-origin") == "https://ui.example"
 
 
@@ -153,7 +155,7 @@ async def test_ready_is_503_and_calls_503_when_a_backend_is_down(backend):
 
     dead = f"127.0.0.1:{free_port()}"
     settings = Settings(identity_addr=dead, notification_addr=dead, moderation_addr=dead, analytics_addr=dead)
-    app, lifespan, client = await _client(settings)
+    _app, lifespan, client = await _client(settings)
     try:
         assert (await client.get("/health/ready")).status_code == 503
         r = await client.post("/api/v1/auth/login", json={"email": "a@b.cd", "password": "whatever-long"})
