@@ -282,7 +282,10 @@ async def reconcile_tenant(body: kopf.Body, patch: kopf.Patch, memo: Any) -> boo
     patch.status["phase"] = phase
     patch.status["observedGeneration"] = generation
     patch.status["conditions"] = _conditions(old_conditions, conditions, generation)
-    patch.status["schemas"] = {a: r or "" for a, r in sorted(data.revisions.items())}
+    schemas: dict[str, str | None] = {a: r or "" for a, r in sorted(data.revisions.items())}
+    for gone in set(body.get("status", {}).get("schemas") or {}) - set(schemas):
+        schemas[gone] = None  # merge patch: null removes a disabled app's entry
+    patch.status["schemas"] = schemas
     patch.status["apps"] = list(spec.apps)
     patch.status["roleName"] = desired.desired_tenant(spec, {}).role
     patch.status["keyPrefix"] = desired.desired_tenant(spec, {}).key_prefix
