@@ -155,7 +155,7 @@ def serve(name: str, *, port: int | None = None, options: dict[str, Any] | None 
     module = load_service(name)
 
     async def main() -> None:
-        rt = Runtime(name, port=port if port is not None else module.DEFAULT_PORT,
+        rt = Runtime(name, port=port if port is not None else (settings.grpc_port or module.DEFAULT_PORT),
                      settings=settings, public_methods=getattr(module, "PUBLIC_METHODS", ()))
         module.build(rt, **(options or {}))
         await rt.run()
