@@ -1,0 +1,1 @@
+"""The notification service: templates, channels, preferences, quiet hours, digests, limits."""

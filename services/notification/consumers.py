@@ -1,0 +1,157 @@
+"""Bus consumers (group "notification"): moderation events become queued notifications.
+
+Each handler records the event id with :func:`mark_processed` in the same
+transaction as the queue rows it adds, so a redelivered event adds nothing.
+``sync.failed`` carries either a SyncFinished (some chats failed) or a
+SyncRightsMissing (the bot lacks rights in one chat); ``payload.Is`` tells which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+from tenantry.moderation.v1 import events_pb2
+from tenantry.notification.v1 import notification_pb2
+
+from services.kit.bus.events import EventEnvelope, unpack
+from services.kit.bus.outbox import mark_processed
+from services.kit.errors import InvalidArgument, Validator
+
+from .dispatcher import APP, Notifier
+from .drafts import Draft, validate_draft
+
+log = structlog.get_logger("tenantry.notification.consumers")
+
+GROUP = "notification"
+
+#: (tenant, tracked user id) → [(admin_user_id, admin_chat_id)] of the user's subscribers.
+SubscriberLookup = Callable[[str, int], Awaitable[list[tuple[int, int]]]]
+
+
+async def no_subscribers(_tenant: str, _user_id: int) -> list[tuple[int, int]]:
+    """A lookup for deployments without the moderation app."""
+    return []
+
+
+def _name(username: str, user_id: int) -> str:
+    return f"@{username}" if username else f"id {user_id}"
+
+
+def _when(envelope: EventEnvelope) -> str:
+    return envelope.timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")
+
+
+class EventHandlers:
+    """Turns each topic's payload into drafts and queues them idempotently."""
+
+    def __init__(self, notifier: Notifier, subscribers: SubscriberLookup = no_subscribers) -> None:
+        self.notifier = notifier
+        self.subscribers = subscribers
+
+    def handlers(self) -> dict[str, Callable[[EventEnvelope], Awaitable[None]]]:
+        """Topic → handler, for BusConsumer / Runtime.consume."""
+        return {
+            "subscription.created": self.subscription_created,
+            "subscription.limit_reached": self.limit_reached,
+            "ban.detected": self.ban_detected,
+            "sync.completed": self.sync_finished,
+            "sync.failed": self.sync_failed,
+            "sync.partial": self.sync_finished,
+            "notification.send": self.send_requested,
+        }
+
+    async def _queue(self, envelope: EventEnvelope, drafts: list[Draft]) -> None:
+        async with self.notifier.db.session(APP, envelope.tenant) as session:
+            if not await mark_processed(session, GROUP, envelope.event_id):
+                return  # a redelivery: already queued
+            for draft in drafts:
+                await self.notifier.queue(session, draft, source_event_id=envelope.event_id)
+
+    async def subscription_created(self, envelope: EventEnvelope) -> None:
+        """Tell the admin the subscription exists."""
+        p = unpack(envelope, events_pb2.SubscriptionCreated)
+        await self._queue(envelope, [Draft(
+            user_id=p.admin_user_id, notification_type="subscription_created",
+            params={"username": _name("", p.tracked_user_id), "user_id": str(p.tracked_user_id),
+                    "chat_name": str(p.admin_chat_id), "chat_id": str(p.admin_chat_id),
+                    "subscription_id": str(p.subscription_id),
+                    "admin_user_id": str(p.admin_user_id), "timestamp": _when(envelope)})])
+
+    async def limit_reached(self, envelope: EventEnvelope) -> None:
+        """Tell the admin the subscription limit refused a subscription."""
+        p = unpack(envelope, events_pb2.SubscriptionLimitReached)
+        await self._queue(envelope, [Draft(
+            user_id=p.admin_user_id, notification_type="limit_reached",
+            params={"limit": str(p.limit), "username": _name("", p.tracked_user_id),
+                    "user_id": str(p.tracked_user_id), "chat_id": str(p.admin_chat_id),
+                    "chat_name": str(p.admin_chat_id), "timestamp": _when(envelope)})])
+
+    async def ban_detected(self, envelope: EventEnvelope) -> None:
+        """Tell every admin subscribed to the user that the user was banned somewhere."""
+        p = unpack(envelope, events_pb2.BanDetected)
+        if p.event_type not in ("ban", "kick"):
+            await self._queue(envelope, [])  # only bans and kicks are news to subscribers
+            return
+        admins = sorted({admin for admin, _chat in await self.subscribers(envelope.tenant,
+                                                                          p.user_id)})
+        params = {"username": _name(p.username, p.user_id), "user_id": str(p.user_id),
+                  "chat_name": p.chat_title or str(p.chat_id), "chat_id": str(p.chat_id),
+                  "reason": p.reason, "event_type": p.event_type,
+                  "initiator_user_id": str(p.initiator_user_id or ""),
+                  "timestamp": p.event_timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")}
+        await self._queue(envelope, [Draft(user_id=a, notification_type="ban_detected",
+                                           params=dict(params)) for a in admins])
+
+    async def sync_finished(self, envelope: EventEnvelope) -> None:
+        """Per target chat: sync_success to its admin, or sync_failed with the error."""
+        p = unpack(envelope, events_pb2.SyncFinished)
+        drafts = []
+        for chat_id, admin in sorted(p.chat_admins.items()):
+            base = {"username": _name(p.username, p.user_id), "user_id": str(p.user_id),
+                    "chat_name": str(chat_id), "chat_id": str(chat_id),
+                    "timestamp": _when(envelope)}
+            if chat_id in p.errors:
+                drafts.append(Draft(user_id=admin, notification_type="sync_failed",
+                                    params={**base, "error": p.errors[chat_id]}))
+            else:
+                drafts.append(Draft(user_id=admin, notification_type="sync_success",
+                                    params={**base, "source_chat_name": str(p.source_chat_id)}))
+        await self._queue(envelope, drafts)
+
+    async def sync_failed(self, envelope: EventEnvelope) -> None:
+        """SyncRightsMissing → tell that chat's admin; SyncFinished → as sync_finished."""
+        if envelope.payload.Is(events_pb2.SyncRightsMissing.DESCRIPTOR):
+            p = unpack(envelope, events_pb2.SyncRightsMissing)
+            await self._queue(envelope, [Draft(
+                user_id=p.admin_user_id, notification_type="sync_failed",
+                params={"username": _name("", p.user_id), "user_id": str(p.user_id),
+                        "chat_name": str(p.chat_id), "chat_id": str(p.chat_id),
+                        "error": p.error, "timestamp": _when(envelope)})])
+            return
+        await self.sync_finished(envelope)
+
+    async def send_requested(self, envelope: EventEnvelope) -> None:
+        """A service asked for a notification over the bus (payload SendNotificationRequest)."""
+        request = unpack(envelope, notification_pb2.SendNotificationRequest)
+        draft = draft_from_proto(request)
+        v = Validator()
+        validate_draft(v, draft)
+        try:
+            v.raise_if_any()
+        except InvalidArgument as exc:
+            # Retrying cannot fix it: record it as handled and say why.
+            log.warning("notification_request_invalid", event_id=envelope.event_id,
+                        error=exc.message)
+            await self._queue(envelope, [])
+            return
+        await self._queue(envelope, [draft])
+
+
+def draft_from_proto(request: notification_pb2.SendNotificationRequest) -> Draft:
+    """The domain Draft of a SendNotificationRequest."""
+    return Draft(user_id=request.user_id, notification_type=request.notification_type,
+                 params=dict(request.params), template_id=request.template_id,
+                 channel=request.channel, priority=request.priority or "normal",
+                 language=request.language,
+                 chat_id=request.chat_id if request.HasField("chat_id") else None)
