@@ -1,20 +1,17 @@
-"""Keyset pagination: opaque page tokens that carry the last id of the previous page.
+"""Keyset pagination over bigint ids, on the kit's page sizes and tokens.
 
-Lists are ordered by their bigint id, so "the next page" is ``id > after`` —
-stable under concurrent inserts and cheap at any depth (no OFFSET).
+Lists are ordered by id, so "the next page" is ``id > after`` — stable under
+concurrent inserts and cheap at any depth (no OFFSET). This module only
+adapts :mod:`services.kit.pagination` to collect its errors into a Validator,
+so a request with several bad fields reports them all at once.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
-from services.kit.errors import Validator
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
-_PREFIX = "k1:"
+from services.kit.errors import InvalidArgument, Validator
+from services.kit.pagination import DEFAULT_PAGE_SIZE, decode_page_token, encode_page_token, page_size
 
 
 @dataclass(frozen=True)
@@ -25,37 +22,24 @@ class Page:
     after: int
 
 
-def encode_token(last_id: int) -> str:
-    """The page token that continues after ``last_id``."""
-    return base64.urlsafe_b64encode(f"{_PREFIX}{last_id}".encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> int | None:
+def parse_page(requested_size: int, page_token: str, v: Validator) -> Page:
+    """Validate the page request into a Page; violations go to ``v``."""
+    size, after = DEFAULT_PAGE_SIZE, 0
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    if not raw.startswith(_PREFIX) or not raw[len(_PREFIX):].isdigit():
-        return None
-    return int(raw[len(_PREFIX):])
-
-
-def parse_page(page_size: int, page_token: str, v: Validator) -> Page:
-    """Validate ``page_size`` / ``page_token`` into a Page (violations go to ``v``).
-
-    A size of 0 means the default; sizes above the maximum are lowered to it
-    (AIP-158), negative sizes and foreign tokens are bad input.
-    """
-    v.require(page_size >= 0, "page.page_size", "must not be negative")
-    size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
-    after = 0
-    if page_token:
-        decoded = _decode_token(page_token)
-        if v.require(decoded is not None, "page.page_token", "is not a token this list issued"):
-            after = decoded or 0
+        size = page_size(requested_size)
+    except InvalidArgument as err:
+        v.violations.extend(err.violations)
+    try:
+        position = decode_page_token(page_token)
+        value = position.get("after", 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidArgument.field("page_token", "is not a token this server issued")
+        after = value
+    except InvalidArgument as err:
+        v.violations.extend(err.violations)
     return Page(size=size, after=after)
 
 
 def next_token(ids: list[int], size: int, has_more: bool) -> str:
     """The next page's token ('' on the last page)."""
-    return encode_token(ids[-1]) if has_more and ids else ""
+    return encode_page_token({"after": ids[-1]}) if has_more and ids else ""
