@@ -421,8 +421,8 @@ class UserService:
 
 class ChatServiceStub:
     """ChatService is the chat half of seed 001 §3: registered chats, their ban-sync
-    settings and their admins. Reads need role member; registering a chat needs
-    moderator; chat settings and admin management need admin.
+    settings and their admins. Reads need role member; every write (registering
+    or removing a chat, its settings, its admins) needs role admin.
     """
 
     def __init__(self, channel):
@@ -475,8 +475,8 @@ class ChatServiceStub:
 
 class ChatServiceServicer:
     """ChatService is the chat half of seed 001 §3: registered chats, their ban-sync
-    settings and their admins. Reads need role member; registering a chat needs
-    moderator; chat settings and admin management need admin.
+    settings and their admins. Reads need role member; every write (registering
+    or removing a chat, its settings, its admins) needs role admin.
     """
 
     def RegisterChat(self, request, context):
@@ -592,8 +592,8 @@ def add_ChatServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ChatService:
     """ChatService is the chat half of seed 001 §3: registered chats, their ban-sync
-    settings and their admins. Reads need role member; registering a chat needs
-    moderator; chat settings and admin management need admin.
+    settings and their admins. Reads need role member; every write (registering
+    or removing a chat, its settings, its admins) needs role admin.
     """
 
     @staticmethod
