@@ -145,7 +145,9 @@ def test_ports_and_peer_addresses_match_the_architecture():
 def allowed_edges(objs):
     """(caller, callee) pairs the NetworkPolicies allow, checked from both ends."""
     pols = {
-        o["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: o for o in kinds(objs, "NetworkPolicy")
+        o["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: o
+        for o in kinds(objs, "NetworkPolicy")
+        if "app.kubernetes.io/instance" in o["spec"]["podSelector"]["matchLabels"]
     }
     egress, ingress = set(), set()
     for name, pol in pols.items():
@@ -252,34 +254,43 @@ def operator_rules(objs):
     return rules
 
 
-def expected_operator_rules(syncpolicy_scopes):
+def expected_operator_rules(namespaces):
     rules = set()
     for v in ("get", "list", "watch", "patch"):
         rules.add(("cluster", "tenantry.dev", "tenants", v))
-        for s in syncpolicy_scopes:
-            rules.add((s, "tenantry.dev", "syncpolicies", v))
+        for ns in namespaces:
+            rules.add((ns, "tenantry.dev", "syncpolicies", v))
     rules.add(("cluster", "tenantry.dev", "tenants/status", "patch"))
-    for s in syncpolicy_scopes:
-        rules.add((s, "tenantry.dev", "syncpolicies/status", "patch"))
+    for ns in namespaces:
+        rules.add((ns, "tenantry.dev", "syncpolicies/status", "patch"))
     for v in ("list", "watch"):
         rules.add(("cluster", "apiextensions.k8s.io", "customresourcedefinitions", v))
         rules.add(("cluster", "", "namespaces", v))
     rules.add(("cluster", "", "events", "create"))
     rules.add(("cluster", "events.k8s.io", "events", "create"))
-    for v in ("get", "list", "create", "update", "patch", "delete"):
-        for g, res in (("", "secrets"), ("", "configmaps"), ("apps", "deployments")):
-            rules.add(("tenantry", g, res, v))
+    # the operator's kube client: get, create, merge-patch, delete (no PUT, no list)
+    for v in ("get", "create", "patch", "delete"):
+        for ns in namespaces:
+            rules.add((ns, "apps", "deployments", v))
+        rules.add(("tenantry", "", "secrets", v))
+        rules.add(("tenantry", "", "configmaps", v))
     return rules
 
 
-@pytest.mark.parametrize(("value_set", "scopes"), [("default", ["cluster"]), ("namespaced", ["tenantry", "team-a"])])
-def test_operator_rbac_is_exactly_what_it_uses(value_set, scopes):
+@pytest.mark.parametrize(
+    ("value_set", "namespaces"),
+    [("default", ["tenantry"]), ("namespaced", ["tenantry", "team-a"])],
+)
+def test_operator_rbac_is_exactly_what_it_uses(value_set, namespaces):
     objs = render("tenantry-operator", value_set)
-    assert operator_rules(objs) == expected_operator_rules(scopes)
+    assert operator_rules(objs) == expected_operator_rules(namespaces)
     for role in kinds(objs, "ClusterRole") + kinds(objs, "Role"):
         for r in role["rules"]:
             assert "*" not in r["verbs"] and "*" not in r["resources"] and "*" not in r["apiGroups"]
-    assert not any(g == "kopf.dev" for _, g, _, _ in operator_rules(objs)), "standalone: no peering RBAC"
+    assert not any(g == "kopf.dev" for _, g, _, _ in operator_rules(objs)), "standalone: no peering"
+    (dep,) = kinds(objs, "Deployment")
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert [a for a in args if a.startswith("--namespace=")] == [f"--namespace={n}" for n in namespaces]
 
 
 def test_operator_deployment_liveness_metrics_and_peering():
@@ -290,7 +301,6 @@ def test_operator_deployment_liveness_metrics_and_peering():
     assert c["args"][0] == "operator"
     assert "--standalone" in c["args"]
     assert "--liveness=http://0.0.0.0:8080/healthz" in c["args"]
-    assert "--all-namespaces" in c["args"]
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert ports == {"health": 8080, "metrics": 9464}
@@ -302,10 +312,15 @@ def test_operator_deployment_liveness_metrics_and_peering():
 
 def test_operator_reads_the_platform_secret_by_default():
     platform_secret = next(o for o in kinds(render("tenantry", "default"), "Secret"))
-    # release "tenantry" in the rendered manifests / docs; the chart name is the fullname then
     objs = render("tenantry-operator", "default")
-    env = {e["name"]: e for e in kinds(objs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == platform_secret["metadata"]["name"]
+    c = kinds(objs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in c["env"]}
+    name = platform_secret["metadata"]["name"]
+    assert env["TENANTRY_BACKEND_SECRET"]["value"] == name
+    assert env["TENANTRY_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert env["TENANTRY_IMAGE"]["value"] == c["image"]
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": name, "key": key}
     assert set(platform_secret["stringData"]) >= {"DATABASE_URL", "REDIS_URL", "JWT_SECRET"}
 
 
@@ -324,3 +339,28 @@ def test_app_version_is_the_package_version():
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert yaml.safe_load((PLATFORM / "Chart.yaml").read_text())["appVersion"] == project
+
+
+def test_operator_managed_workloads_get_the_same_egress_and_reach_their_callees():
+    objs = render("tenantry", "default")
+    managed = {
+        o["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: o
+        for o in kinds(objs, "NetworkPolicy")
+        if o["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/managed-by") == "tenantry-operator"
+    }
+    assert set(managed) == {"bot", "sync-worker"}
+    platform = {o["metadata"]["name"]: o for o in kinds(objs, "NetworkPolicy")}
+    assert managed["bot"]["spec"]["egress"] == platform["telegram"]["spec"]["egress"]
+    assert managed["sync-worker"]["spec"]["egress"] == platform["sync-worker"]["spec"]["egress"]
+    # callees of telegram admit the bots (operator-managed telegram instances)
+    for callee in CALLS["telegram"]:
+        froms = [
+            peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+            for rule in platform[callee]["spec"]["ingress"]
+            for peer in rule.get("from", [])
+            if "podSelector" in peer
+        ]
+        assert "bot" in froms, callee
+    # bundled backends admit operator-managed pods (labelled app.kubernetes.io/name=tenantry)
+    pg = platform["tenantry-postgresql"]["spec"]["ingress"][0]["from"]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "tenantry"}}} in pg

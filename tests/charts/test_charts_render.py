@@ -151,3 +151,24 @@ def test_unsupported_kubernetes_version_is_refused():
     res = run_helm("template", "t", str(PLATFORM), "--kube-version", "1.26.0")
     assert res.returncode != 0
     assert "kubeVersion" in res.stderr or "incompatible" in res.stderr
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_plain_manifests_pass_the_kubernetes_validate_cli(kube_version):
+    """The committed manifests (and the CRDs) through the real `kubernetes-validate --strict` CLI."""
+    import subprocess
+    import sys
+
+    from chartkit import REPO
+
+    files = sorted(str(p) for p in (REPO / "manifests" / "rendered").glob("*.yaml"))
+    files += sorted(str(p) for p in (OPERATOR / "crds").glob("*.yaml"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "-k", kube_version, *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "WARN" not in proc.stdout and "ERROR" not in proc.stdout, proc.stdout
+    assert proc.stdout.count("passed") >= 40

@@ -88,3 +88,8 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/* Namespaces whose SyncPolicies are served: the release namespace + watchNamespaces. */}}
+{{- define "tenantry-operator.namespaces" -}}
+{{- prepend .Values.watchNamespaces .Release.Namespace | uniq | toJson -}}
+{{- end }}

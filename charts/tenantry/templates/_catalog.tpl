@@ -1,7 +1,8 @@
 {{/*
 The platform's fixed facts: each service's ports, the env var that carries its
-address, whom it calls (the NetworkPolicies allow exactly these calls) and whether
-it talks to the outside world (Telegram API, SMTP, webhooks).
+address, whom it calls (the NetworkPolicies allow exactly these calls), whether
+it talks to the outside world (Telegram API, SMTP, webhooks), and the component
+label of the operator-managed workloads that run the same code (operatorManaged).
 A change of the architecture's call graph is a change here and nowhere else.
 */}}
 {{- define "tenantry.catalog" -}}
@@ -34,10 +35,15 @@ telegram:
   grpcPort: 50055
   addrEnv: TELEGRAM_ADDR
   webhookPort: 8081
+  # the operator runs each tenant's bot as `tenantry serve telegram --tenant T`
+  # (component "bot"): it makes the same calls as telegram
+  operatorManaged: bot
   calls: [moderation, identity, notification]
   external: true
 sync-worker:
   grpcPort: 50056
+  # the operator runs one sync-worker Deployment per SyncPolicy
+  operatorManaged: sync-worker
   calls: [telegram, moderation, notification]
   external: true
 {{- end }}

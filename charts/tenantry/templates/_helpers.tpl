@@ -168,3 +168,52 @@ seccompProfile:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Egress rules of one service (also used for the operator-managed pods running the
+same code): DNS, its callees' gRPC ports, the backends, external HTTPS/SMTP where
+the catalog says so, and the OTel collector when an endpoint is set.
+Call with (dict "root" $ "name" "telegram").
+*/}}
+{{- define "tenantry.serviceEgress" -}}
+{{- $root := .root -}}
+{{- $catalog := include "tenantry.catalog" $root | fromYaml -}}
+{{- $spec := index $catalog .name -}}
+{{- $np := $root.Values.networkPolicy -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- range $callee := $spec.calls }}
+- to:
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: {{ include "tenantry.name" $root }}
+          app.kubernetes.io/component: {{ $callee }}
+  ports:
+    - port: {{ (index $catalog $callee).grpcPort }}
+      protocol: TCP
+{{- end }}
+{{- include "tenantry.backendEgress" $root }}
+{{- if $spec.external }}
+- to:
+    {{- toYaml $np.externalTo | nindent 4 }}
+  ports:
+    - port: 443
+      protocol: TCP
+    - port: 587
+      protocol: TCP
+    - port: 465
+      protocol: TCP
+{{- end }}
+{{- if $root.Values.observability.otel.endpoint }}
+- to:
+    {{- toYaml $np.otelCollectorTo | nindent 4 }}
+  ports:
+    - port: 4317
+      protocol: TCP
+    - port: 4318
+      protocol: TCP
+{{- end }}
+{{- end }}
