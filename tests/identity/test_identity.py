@@ -147,3 +147,12 @@ async def test_health_and_reflection_list_the_service(identity):
         names |= {s.name for s in response.list_services_response.service}
     assert "tenantry.identity.v1.IdentityService" in names and "grpc.health.v1.Health" in names
     await ch.close()
+
+
+async def test_grpc_probe_lists_services_and_health(identity):
+    from services.tools.grpc_probe import probe
+
+    _, rt = identity
+    names, status = await probe(f"127.0.0.1:{rt.server.port}")
+    assert "tenantry.identity.v1.IdentityService" in names
+    assert status["(server)"] == "SERVING" and status["tenantry.identity.v1.IdentityService"] == "SERVING"

@@ -1,0 +1,1 @@
+"""Small operator tools that ship with the platform."""
