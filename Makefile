@@ -27,15 +27,16 @@ lint: venv
 breaking: venv  ## compare protos with the last commit of main
 	$(BIN)/buf breaking protos --against '.git#branch=main,subdir=protos'
 
-crds: venv      ## copy manifests/crds into the operator chart
+crds: venv      ## copy manifests/crds into the operator chart (byte for byte)
 	$(PY) charts/render.py crds
 
-manifests: venv ## re-render manifests/rendered from the charts (helm template)
-	$(PY) charts/render.py all
+manifests: crds ## re-render manifests/rendered from the charts (helm template)
+	$(PY) charts/render.py manifests
 
 check-manifests: venv
 	$(PY) charts/render.py check
 
-IMAGE ?= tenantry:dev
+VERSION ?= $(shell python3 -c "import tomllib;print(tomllib.load(open('pyproject.toml','rb'))['project']['version'])")
+IMAGE ?= ghcr.io/tenantry/tenantry
 images:         ## build the one platform image (needs Docker)
-	docker build -t $(IMAGE) .
+	docker build -t $(IMAGE):$(VERSION) .

@@ -91,8 +91,11 @@ def _apply(args: argparse.Namespace) -> int:
 def _operator(args: argparse.Namespace) -> int:
     from tenantry_operator.main import run
 
-    run(namespace=args.namespace, liveness=args.liveness or None, metrics_port=args.metrics_port,
-        standalone=not args.peering, peering=args.peering, verbose=args.verbose)
+    # Flags follow `kopf run`: --namespace (repeatable) restricts which namespaces'
+    # SyncPolicies are watched; tenant-owned objects go to $TENANTRY_NAMESPACE.
+    run(liveness=args.liveness or None, metrics_port=args.metrics_port,
+        standalone=args.standalone or not args.peering, peering=args.peering,
+        watch_namespaces=args.namespace or None, verbose=args.verbose)
     return 0
 
 
@@ -168,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_apply)
 
     p = sub.add_parser("operator", help="run the kopf operator")
-    p.add_argument("--namespace", default=None)
+    p.add_argument("--namespace", action="append", default=None,
+                   help="watch SyncPolicies only in this namespace (repeatable; default: cluster-wide)")
+    p.add_argument("--standalone", action="store_true", help="no kopf peering (the default unless --peering)")
     p.add_argument("--liveness", default="http://0.0.0.0:8080/healthz")
     p.add_argument("--metrics-port", type=int, default=9464)
     p.add_argument("--peering", default=None, help="use kopf peering with this name (default: standalone)")

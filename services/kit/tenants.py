@@ -22,3 +22,16 @@ async def tenants_with_app(engine: AsyncEngine, app: str) -> list[str]:
             {"p": f"t\\_%\\_\\_{app}"},
         )).scalars().all()
     return sorted(t for s in rows if (t := tenant_of_schema(s, app)))
+
+
+DEFAULT_RETENTION_DAYS = 365
+
+
+async def retention_seconds(engine: AsyncEngine, tenant: str) -> int:
+    """The tenant's retention (the Tenant's ``retention``, default 365 days), in seconds."""
+    async with engine.connect() as conn:
+        days = (await conn.execute(
+            text("SELECT retention_days FROM identity.tenants WHERE name = :n "
+                 "AND to_regclass('identity.tenants') IS NOT NULL"), {"n": tenant},
+        )).scalar_one_or_none()
+    return int(days or DEFAULT_RETENTION_DAYS) * 86400

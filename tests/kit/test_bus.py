@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from google.protobuf import wrappers_pb2
@@ -154,3 +155,20 @@ async def test_trim_by_age_drops_only_old_entries(redis, tenant_name):
     await redis.xadd(stream, {"a": "new"})
     removed = await trim_by_age(redis, tenant_name, retention_seconds=3600)
     assert removed == 1 and [f[b"a"] for _, f in await redis.xrange(stream)] == [b"new"]
+
+
+async def test_relay_upkeep_trims_streams_by_the_tenant_retention(db, engine, redis, tenant_name):
+    from services.identity.registry import ensure_identity_schema, register_tenant
+
+    await ensure_identity_schema(engine)
+    await register_tenant(engine, name=tenant_name, display_name="T", apps=["petcare"], limits={},
+                          retention_days=1)
+    stream = stream_key(tenant_name, "ban.detected")
+    two_days_ago = int((time.time() - 2 * 86400) * 1000)
+    await redis.xadd(stream, {"event_id": "old"}, id=f"{two_days_ago}-0")
+    await _write(db, tenant_name, 1)
+    relay = OutboxRelay(engine, redis, "petcare")
+    await relay.drain(tenant_name)
+    await relay.maintain([tenant_name])
+    assert b"old" not in [f[b"event_id"] for _, f in await redis.xrange(stream)]
+    assert len(await redis.xrange(stream)) == 1

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from ..naming import schema_name, stream_key
-from ..tenants import tenants_with_app
+from ..tenants import retention_seconds, tenants_with_app
 from .outbox import NOTIFY_CHANNEL
+from .streams import trim_by_age
 
 log = structlog.get_logger("tenantry.relay")
 
@@ -94,6 +95,14 @@ class OutboxRelay:
                 f'DELETE FROM "{schema}".outbox WHERE published_at < now() - make_interval(secs => :s)'
             ), {"s": older_than_seconds})
 
+    async def maintain(self, tenants: list[str]) -> None:
+        """Periodic upkeep: backlog gauge, purge of old published rows, and stream
+        trimming by each tenant's retention."""
+        for tenant in tenants:
+            await self.backlog(tenant)
+            await self.purge_published(tenant)
+            await trim_by_age(self.redis, tenant, await retention_seconds(self.engine, tenant))
+
     async def _listen(self) -> None:
         """Wake the loop on NOTIFY from committing writers."""
         raw = await self.engine.raw_connection()
@@ -118,9 +127,7 @@ class OutboxRelay:
                         published += await self.relay_tenant(tenant)
                     ticks += 1
                     if ticks % 300 == 0:
-                        for tenant in tenants:
-                            await self.backlog(tenant)
-                            await self.purge_published(tenant)
+                        await self.maintain(tenants)
                     backoff = self.poll_interval
                     if published:
                         continue
