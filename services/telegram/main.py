@@ -1,0 +1,103 @@
+"""The Telegram adapter process: ``tenantry serve telegram`` (optionally for one tenant).
+
+It serves TelegramService (gRPC, port 50055) and the tenants' bots: webhooks on
+port 8081 at /telegram/{tenant}/webhook, or long polling with
+TELEGRAM_MODE=polling for local use. On start, with TELEGRAM_WEBHOOK_URL set,
+each bot's webhook is registered with its secret and allowed_updates (which
+include chat_member, which Telegram only sends when asked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from tenantry.moderation.v1 import ban_events_pb2, subscriptions_pb2, users_pb2
+from tenantry.telegram.v1 import telegram_pb2, telegram_pb2_grpc
+
+from services.kit.service import Runtime
+from services.telegram_api import BotClientFactory
+
+from .bot import make_bot, make_dispatcher
+from .config import TelegramSettings
+from .handlers import ALLOWED_UPDATES
+from .moderation import GrpcModerationClient
+from .servicer import TelegramServicer
+from .webhook import TenantBot, WebhookServer
+
+log = structlog.get_logger("tenantry.telegram")
+
+DEFAULT_PORT = 50055
+
+
+def build(rt: Runtime, tenant: str | None = None) -> None:
+    """Serve TelegramService and the bots of ``tenant`` (or of every configured tenant)."""
+    config = TelegramSettings()
+    base_url = rt.settings.telegram_api_base
+
+    async def token_for(name: str) -> str:
+        return config.token_for(name)
+
+    factory = BotClientFactory(token_for, base_url=base_url)
+    rt.add_servicer(telegram_pb2_grpc.add_TelegramServiceServicer_to_server,
+                    TelegramServicer(factory), telegram_pb2.DESCRIPTOR.services_by_name["TelegramService"])
+    rt.server.on_stop(factory.aclose)
+
+    tenants = [tenant] if tenant else sorted(config.tokens())
+    if not tenants:
+        log.info("no_bots_configured")
+        return
+    channel = rt.channel(rt.settings.moderation_addr,
+                         subscriptions_pb2.DESCRIPTOR.services_by_name["SubscriptionService"],
+                         ban_events_pb2.DESCRIPTOR.services_by_name["BanEventService"],
+                         users_pb2.DESCRIPTOR.services_by_name["UserService"])
+    moderation = GrpcModerationClient(channel)
+    bots = {
+        name: TenantBot(name, make_bot(config.token_for(name), base_url),
+                        make_dispatcher(name, rt.redis, moderation,
+                                        commands_per_minute=config.telegram_commands_per_minute,
+                                        admin_cache_seconds=config.telegram_admin_cache_seconds),
+                        config.webhook_secret_for(name))
+        for name in tenants
+    }
+
+    if config.telegram_mode == "polling":
+        for entry in bots.values():
+            rt.background(f"telegram:poll:{entry.tenant}", _poller(entry))
+    else:
+        server = WebhookServer(bots, host=config.telegram_webhook_host,
+                               port=config.telegram_webhook_port,
+                               grace_seconds=rt.settings.shutdown_grace_seconds)
+        rt.background("telegram:webhook", server.run)
+        if config.telegram_webhook_url:
+            rt.background("telegram:set_webhook", _register(bots, config.telegram_webhook_url))
+
+    async def close_bots() -> None:
+        for entry in bots.values():
+            await entry.bot.session.close()
+
+    rt.server.on_stop(close_bots)
+
+
+def _poller(entry: TenantBot):  # type: ignore[no-untyped-def]
+    async def poll(stop: asyncio.Event) -> None:
+        await entry.bot.delete_webhook()
+        task = asyncio.create_task(entry.dispatcher.start_polling(
+            entry.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False,
+            close_bot_session=False))
+        await stop.wait()
+        with contextlib.suppress(RuntimeError):
+            await entry.dispatcher.stop_polling()  # lets the update being handled finish
+        await task
+    return poll
+
+
+def _register(bots: dict[str, TenantBot], public_url: str):  # type: ignore[no-untyped-def]
+    async def register(stop: asyncio.Event) -> None:
+        for entry in bots.values():
+            await entry.bot.set_webhook(
+                f"{public_url.rstrip('/')}/telegram/{entry.tenant}/webhook",
+                secret_token=entry.secret, allowed_updates=ALLOWED_UPDATES)
+            log.info("webhook_registered", tenant=entry.tenant)
+    return register

@@ -1,0 +1,157 @@
+"""What the bot needs from the moderation app, behind a small interface.
+
+:class:`ModerationClient` is what the command handlers call; :class:`GrpcModerationClient`
+implements it over the moderation app's gRPC services with a service token for
+the bot's tenant. Tests can implement the protocol in memory or run the real
+servers in-process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import grpc
+from google.protobuf import timestamp_pb2
+from tenantry.common.v1 import pagination_pb2
+from tenantry.moderation.v1 import (
+    ban_events_pb2,
+    ban_events_pb2_grpc,
+    subscriptions_pb2,
+    subscriptions_pb2_grpc,
+    users_pb2,
+    users_pb2_grpc,
+)
+
+from services.kit.auth import mint_service_token
+
+
+@dataclass
+class BanReport:
+    """A chat_member update turned into a ban event."""
+
+    event_id: str
+    user_id: int
+    chat_id: int
+    event_type: str  # ban | kick | restrict | unban
+    ban_duration: int | None
+    initiator_user_id: int | None
+    at: datetime
+    username: str = ""
+    chat_title: str = ""
+
+
+@dataclass
+class Page:
+    """One page of items and the token of the next ("" on the last)."""
+
+    items: list[str]
+    next_token: str
+
+
+class ModerationClient(Protocol):
+    """The moderation operations behind the bot's commands."""
+
+    async def subscribe(self, tenant: str, admin: int, chat: int, tracked: int) -> None:
+        """Create a subscription (errors: AlreadyExists, ResourceExhausted, InvalidArgument)."""
+
+    async def unsubscribe(self, tenant: str, admin: int, chat: int, tracked: int) -> bool:
+        """Delete the subscription; False if there was none."""
+
+    async def subscriptions(self, tenant: str, admin: int, chat: int, token: str) -> Page:
+        """The admin's tracked user ids in this chat, one page."""
+
+    async def history(self, tenant: str, user_id: int, token: str) -> Page:
+        """The user's ban events, one page, as short lines."""
+
+    async def stats(self, tenant: str, admin: int) -> dict[str, int]:
+        """Subscription statistics for the admin."""
+
+    async def settings(self, tenant: str, user_id: int) -> dict[str, str]:
+        """The user's settings."""
+
+    async def report_ban(self, tenant: str, report: BanReport) -> bool:
+        """Register a ban event; False when its event_id was already registered."""
+
+
+PAGE_SIZE = 10
+
+
+class GrpcModerationClient:
+    """ModerationClient over the moderation app's gRPC API."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.subs = subscriptions_pb2_grpc.SubscriptionServiceStub(channel)
+        self.bans = ban_events_pb2_grpc.BanEventServiceStub(channel)
+        self.users = users_pb2_grpc.UserServiceStub(channel)
+
+    @staticmethod
+    def _meta(tenant: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {mint_service_token('telegram', tenant)}"),)
+
+    async def subscribe(self, tenant: str, admin: int, chat: int, tracked: int) -> None:
+        await self.subs.CreateSubscription(subscriptions_pb2.CreateSubscriptionRequest(
+            admin_user_id=admin, admin_chat_id=chat, tracked_user_id=tracked),
+            metadata=self._meta(tenant))
+
+    async def unsubscribe(self, tenant: str, admin: int, chat: int, tracked: int) -> bool:
+        found = await self.subs.CheckSubscription(subscriptions_pb2.CheckSubscriptionRequest(
+            admin_user_id=admin, admin_chat_id=chat, tracked_user_id=tracked),
+            metadata=self._meta(tenant))
+        if not found.exists:
+            return False
+        await self.subs.DeleteSubscription(subscriptions_pb2.DeleteSubscriptionRequest(
+            id=found.subscription.id), metadata=self._meta(tenant))
+        return True
+
+    async def subscriptions(self, tenant: str, admin: int, chat: int, token: str) -> Page:
+        reply = await self.subs.ListAdminSubscriptions(
+            subscriptions_pb2.ListAdminSubscriptionsRequest(
+                admin_id=admin, admin_chat_id=chat,
+                page=pagination_pb2.PageRequest(page_size=PAGE_SIZE, page_token=token)),
+            metadata=self._meta(tenant))
+        return Page([str(s.tracked_user_id) for s in reply.subscriptions],
+                    reply.page.next_page_token)
+
+    async def history(self, tenant: str, user_id: int, token: str) -> Page:
+        reply = await self.bans.ListUserBanEvents(ban_events_pb2.ListUserBanEventsRequest(
+            user_id=user_id, page=pagination_pb2.PageRequest(page_size=PAGE_SIZE,
+                                                             page_token=token)),
+            metadata=self._meta(tenant))
+        lines = [f"{e.event_timestamp.ToDatetime():%Y-%m-%d %H:%M} {e.event_type} "
+                 f"chat {e.chat_id}" + (f" ({e.reason})" if e.reason else "")
+                 for e in reply.events]
+        return Page(lines, reply.page.next_page_token)
+
+    async def stats(self, tenant: str, admin: int) -> dict[str, int]:
+        reply = await self.subs.GetSubscriptionStats(subscriptions_pb2.GetSubscriptionStatsRequest(
+            admin_user_id=admin), metadata=self._meta(tenant))
+        return {"active": int(reply.admin_active), "remaining": int(reply.admin_remaining),
+                "limit": int(reply.limit_per_admin), "total": int(reply.total_active)}
+
+    async def settings(self, tenant: str, user_id: int) -> dict[str, str]:
+        try:
+            reply = await self.users.GetUserSettings(users_pb2.GetUserSettingsRequest(
+                user_id=user_id), metadata=self._meta(tenant))
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:
+                return {}
+            raise
+        s = reply.settings
+        return {"notifications": "on" if s.notifications_enabled else "off",
+                "language": s.language, "timezone": s.timezone}
+
+    async def report_ban(self, tenant: str, report: BanReport) -> bool:
+        ts = timestamp_pb2.Timestamp()
+        ts.FromDatetime(report.at)
+        request = ban_events_pb2.RegisterBanEventRequest(
+            event_id=report.event_id, user_id=report.user_id, chat_id=report.chat_id,
+            event_type=report.event_type, event_timestamp=ts, username=report.username,
+            chat_title=report.chat_title)
+        if report.ban_duration is not None:
+            request.ban_duration = report.ban_duration
+        if report.initiator_user_id is not None:
+            request.initiator_user_id = report.initiator_user_id
+        reply = await self.bans.RegisterBanEvent(request, metadata=self._meta(tenant))
+        return bool(reply.created)
