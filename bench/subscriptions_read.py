@@ -1,0 +1,330 @@
+"""Benchmark: subscription reads through Tenantry vs a plain FastAPI baseline.
+
+Issue target: "Subscription reads: GET p99 under 100 ms at 1,000 requests/s
+through the gateway". Measured, not gated.
+
+What runs (all on this machine, each server in its own process so the load
+generator does not share their event loop):
+
+* tenantry — the moderation gRPC servicers (users/chats + subscriptions) on a
+  kit Runtime, behind the real gateway (uvicorn): REST → JWT check → rate
+  limits → gRPC → Redis cache / PostgreSQL;
+* baseline — ``bench/baseline_fastapi.py``: FastAPI + SQLAlchemy on one table,
+  the seed's endpoint querying PostgreSQL per request.
+
+Both serve ``GET …/api/v1/subscriptions/admin/{admin_id}?admin_chat_id=…`` for
+random admins of the same seeded data. The load is open-loop: request *i* is
+sent at ``t0 + i/rate`` whether or not earlier ones finished, and its latency
+counts from that scheduled time (no coordinated omission).
+
+Run: ``DATABASE_URL=... REDIS_URL=... python bench/subscriptions_read.py
+[--rate 1000] [--seconds 10]``; prints a markdown section (``--write`` also
+puts it into docs/benchmarks.md under "Subscription reads").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ADMINS = 1000
+SUBS_PER_ADMIN = 5
+CHAT_OF = -1_000_000  # admin a's chat is CHAT_OF - a
+SECTION = "## Subscription reads"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rows() -> list[tuple[int, int, int]]:
+    """The seeded subscriptions: (admin, chat, tracked)."""
+    return [(a, CHAT_OF - a, 10_000_000 + a * 10 + k)
+            for a in range(1, ADMINS + 1) for k in range(SUBS_PER_ADMIN)]
+
+
+# -- child processes ------------------------------------------------------------------------
+def serve_grpc(port: int) -> None:
+    """Child: the moderation servicers on a kit Runtime."""
+    from services.kit.logs import configure_logging
+    from services.kit.service import Runtime
+    from services.moderation.subscriptions.grpc import register as register_subscriptions
+    from services.moderation.users.grpc import register as register_users
+
+    configure_logging("moderation", "WARNING", True)
+
+    async def run() -> None:
+        rt = Runtime("moderation", port=port, metrics=False)
+        register_users(rt)
+        register_subscriptions(rt)
+        await rt.server.serve_until_signalled()
+
+    asyncio.run(run())
+
+
+def serve_gateway(port: int, grpc_port: int) -> None:
+    """Child: the gateway, routing moderation to the child above."""
+    import uvicorn
+
+    from services.gateway.app import create_app
+    from services.kit.logs import configure_logging
+    from services.kit.settings import Settings
+
+    configure_logging("gateway", "WARNING", True)
+    addr = f"127.0.0.1:{grpc_port}"
+    settings = Settings(moderation_addr=addr, identity_addr=addr, notification_addr=addr,
+                        analytics_addr=addr)
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                access_log=False)
+
+
+# -- setup ----------------------------------------------------------------------------------
+async def prepare(tenant: str, baseline_schema: str) -> None:
+    """Migrate and seed the tenant, register it (generous gateway limits), seed the baseline."""
+    from sqlalchemy import text
+
+    from bench.baseline_fastapi import prepare as prepare_baseline
+    from services.identity.registry import ensure_identity_schema, register_tenant
+    from services.kit.db import make_engine
+    from services.kit.migrations import migrate
+    from services.kit.naming import schema_name
+
+    engine = make_engine()
+    await ensure_identity_schema(engine)
+    await register_tenant(engine, name=tenant, display_name="bench", apps=["moderation"],
+                          limits={"requestsPerMinute": 10_000_000}, retention_days=1)
+    await migrate(engine, "moderation", tenant)
+    data = rows()
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            f'INSERT INTO "{schema_name("moderation", tenant)}".subscriptions '
+            "(admin_user_id, admin_chat_id, tracked_user_id) "
+            "SELECT * FROM unnest(CAST(:a AS bigint[]), CAST(:c AS bigint[]), CAST(:t AS bigint[]))"),
+            {"a": [r[0] for r in data], "c": [r[1] for r in data], "t": [r[2] for r in data]})
+    await engine.dispose()
+    from services.kit.settings import get_settings
+    await prepare_baseline(get_settings().plain_database_url, baseline_schema, data)
+
+
+async def cleanup(tenant: str, baseline_schema: str) -> None:
+    """Drop the bench's schemas and registry entry."""
+    from sqlalchemy import text
+
+    from services.identity.registry import unregister_tenant
+    from services.kit.db import make_engine
+    from services.kit.migrations import drop_schema
+
+    engine = make_engine()
+    await drop_schema(engine, "moderation", tenant)
+    await unregister_tenant(engine, tenant)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{baseline_schema}" CASCADE'))
+    await engine.dispose()
+
+
+async def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Until ``url`` answers at all (any status)."""
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url) as r:
+                    await r.read()
+                    return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up within {timeout} s")
+
+
+# -- load -----------------------------------------------------------------------------------
+async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
+    """Open-loop load at ``rate``/s for ``seconds``; latency percentiles (ms) and rates."""
+    import aiohttp
+
+    total = int(rate * seconds)
+    latencies: list[float] = []
+    errors = 0
+    statuses: dict[str, int] = {}
+    rnd = random.Random(7)
+    connector = aiohttp.TCPConnector(limit=512)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
+        async def one(url: str, scheduled: float) -> None:
+            nonlocal errors
+            try:
+                async with session.get(url) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors += 1
+                        statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
+                        return
+            except (aiohttp.ClientError, TimeoutError) as err:
+                errors += 1
+                statuses[type(err).__name__] = statuses.get(type(err).__name__, 0) + 1
+                return
+            latencies.append(time.perf_counter() - scheduled)
+
+        # Warm up caches and connection pools (not measured).
+        await asyncio.gather(*(one(base + path_of.format(a=a, c=CHAT_OF - a), time.perf_counter())
+                               for a in range(1, 201)))
+        latencies.clear()
+        errors = 0
+        tasks = []
+        t0 = time.perf_counter()
+        for i in range(total):
+            scheduled = t0 + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            a = rnd.randint(1, ADMINS)
+            tasks.append(asyncio.create_task(one(base + path_of.format(a=a, c=CHAT_OF - a), scheduled)))
+        sent_in = time.perf_counter() - t0
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - t0
+    ok = sorted(latencies)
+    if statuses:
+        print(f"{base}: failures {statuses}", file=sys.stderr)
+
+    def pct(p: float) -> float:
+        return ok[min(len(ok) - 1, int(p * len(ok)))] * 1000 if ok else float("nan")
+
+    return {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
+            "mean": statistics.fmean(ok) * 1000 if ok else float("nan"),
+            "offered": total / sent_in, "achieved": len(ok) / elapsed, "ok": len(ok), "errors": errors}
+
+
+def machine() -> str:
+    """nproc, CPU model and Python version."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def report(results: dict[str, dict[str, float]], rate: str, seconds: float, via: str) -> str:
+    """The markdown section."""
+    lines = [SECTION, "",
+             f"`python bench/subscriptions_read.py --rate {rate} --seconds {seconds:g}` — "
+             f"{time.strftime('%Y-%m-%d')}, {machine()}. Load generator, servers, PostgreSQL and Redis "
+             "all share this machine.", "",
+             "Request: `GET …/api/v1/subscriptions/admin/{admin_id}?admin_chat_id=…` for a random one of "
+             f"{ADMINS} admins ({SUBS_PER_ADMIN} subscriptions each); open-loop at a fixed rate, latency "
+             "from each request's scheduled send time.", "",
+             "| target | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | errors |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['offered']:.0f} | {r['achieved']:.0f} | {r['p50']:.1f} | "
+                     f"{r['p95']:.1f} | {r['p99']:.1f} | {int(r['errors'])} |")
+    lines += ["", f"Tenantry path: {via}. Baseline: `bench/baseline_fastapi.py` (FastAPI + SQLAlchemy, "
+              "one table, a query per request, no auth/tenancy/cache).", ""]
+    return "\n".join(lines)
+
+
+def write_section(markdown: str) -> None:
+    """Replace (or append) this section of docs/benchmarks.md, leaving other sections alone."""
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + markdown
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + markdown + ("" if end == -1 else "\n" + text[end + 1:])
+    path.write_text(text)
+
+
+def main() -> None:
+    """Parent: set up, start the servers, drive both, report, clean up."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", default="1000", help="requests/s; several comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--role", choices=["grpc", "gateway"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--grpc-port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    rates = [int(r) for r in str(args.rate).split(",")]
+    if args.role == "grpc":
+        return serve_grpc(args.port)
+    if args.role == "gateway":
+        return serve_gateway(args.port, args.grpc_port)
+
+    os.environ.setdefault("JWT_SECRET", "bench-secret-" + "x" * 32)
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["RATE_LIMIT_USER_PER_MINUTE"] = "10000000"
+    from services.kit.auth import issue_token
+    from services.kit.settings import get_settings
+
+    tenant = f"bench{uuid.uuid4().hex[:8]}"
+    baseline_schema = f"bench_baseline_{uuid.uuid4().hex[:8]}"
+    asyncio.run(prepare(tenant, baseline_schema))
+    grpc_port, gw_port, base_port = free_port(), free_port(), free_port()
+    me = [sys.executable, str(Path(__file__).resolve())]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([*me, "--role", "grpc", "--port", str(grpc_port)], env=env),
+        subprocess.Popen([*me, "--role", "gateway", "--port", str(gw_port), "--grpc-port", str(grpc_port)],
+                         env=env),
+        subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_fastapi.py"), "--port", str(base_port),
+                          "--database-url", get_settings().plain_database_url, "--schema", baseline_schema],
+                         env=env),
+    ]
+    try:
+        token, _ = issue_token("bench", typ="access", tenant=tenant, role="member", ttl=3600)
+        auth = {"authorization": f"Bearer {token}"}
+
+        async def run_all() -> dict[str, dict[str, float]]:
+            await wait_http(f"http://127.0.0.1:{gw_port}/health/live")
+            await wait_http(f"http://127.0.0.1:{base_port}/docs")
+            out = {}
+            for rate in rates:
+                out[f"tenantry (gateway → gRPC → Redis/PostgreSQL) @ {rate}/s"] = await drive(
+                    f"http://127.0.0.1:{gw_port}",
+                    "/moderation/api/v1/subscriptions/admin/{a}?admin_chat_id={c}",
+                    rate, args.seconds, auth)
+                out[f"baseline (FastAPI + SQLAlchemy) @ {rate}/s"] = await drive(
+                    f"http://127.0.0.1:{base_port}", "/api/v1/subscriptions/admin/{a}?admin_chat_id={c}",
+                    rate, args.seconds, {})
+            return out
+
+        results = asyncio.run(run_all())
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        asyncio.run(cleanup(tenant, baseline_schema))
+    markdown = report(results, args.rate, args.seconds, "through the gateway (REST) to the gRPC servicers")
+    print(markdown)
+    if args.write:
+        write_section(markdown)
+
+
+if __name__ == "__main__":
+    main()
