@@ -15,7 +15,9 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .breaker import CircuitBreaker
 from .client import BotApiClient
+from .limits import BotRateLimiter
 
 TokenLookup = Callable[[str], Awaitable[str]]
 
@@ -36,8 +38,14 @@ class BotClientFactory:
     """One :class:`BotApiClient` per bot token, created on first use."""
 
     def __init__(self, token_for: TokenLookup = bot_token_for, *, base_url: str | None = None,
+                 limiter_factory: Callable[[], BotRateLimiter] | None = None,
+                 breaker_factory: Callable[[], CircuitBreaker] | None = None,
                  **client_options: Any) -> None:
+        """``limiter_factory`` / ``breaker_factory`` make each bot's own limiter and breaker
+        (e.g. a replica's share of the bot's rate); other options go to BotApiClient."""
         self._token_for = token_for
+        self._limiter_factory = limiter_factory
+        self._breaker_factory = breaker_factory
         self._base_url = base_url
         self._options = client_options
         self._clients: dict[str, BotApiClient] = {}
@@ -51,7 +59,12 @@ class BotClientFactory:
             async with self._lock:
                 client = self._clients.get(token)
                 if client is None:
-                    client = BotApiClient(token, base_url=self._base_url, **self._options)
+                    options = dict(self._options)
+                    if self._limiter_factory is not None:
+                        options.setdefault("limiter", self._limiter_factory())
+                    if self._breaker_factory is not None:
+                        options.setdefault("breaker", self._breaker_factory())
+                    client = BotApiClient(token, base_url=self._base_url, **options)
                     self._clients[token] = client
         return client
 

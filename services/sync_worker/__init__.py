@@ -1,0 +1,1 @@
+"""The separately scaled sync worker process (``tenantry serve sync-worker``)."""
