@@ -17,7 +17,7 @@ from services.kit.errors import InvalidArgument, NotFound, Validator
 from services.kit.pagination import decode_page_token, encode_page_token, page_size
 
 from . import store
-from .events import envelopes_for
+from .events import envelopes_for_batch
 from .model import (
     EVENT_TYPES,
     MAX_BULK,
@@ -64,8 +64,8 @@ class BanEvents:
             inserted = await store.insert_many(session, [item], now)
             if inserted:
                 row = inserted[0]
-                await enqueue(session, *envelopes_for(tenant, row.id, item, item.event_timestamp or now,
-                                                      row.created_at))
+                await enqueue(session, *envelopes_for_batch(
+                    tenant, [(row.id, item, item.event_timestamp or now, row.created_at)]))
             event = await store.get(session, item.event_id)
         if event is None:  # pragma: no cover - archived between our insert attempt and read
             raise NotFound(f"ban event {item.event_id!r} not found")
@@ -102,13 +102,9 @@ class BanEvents:
         async with self.db.session(APP, tenant) as session:
             inserted = {row.event_id: row for row in await store.insert_many(session, fresh, now)}
             existing = await store.ids_of(session, [e for e in first_seen if e not in inserted])
-            envelopes = []
-            for item in fresh:
-                row = inserted.get(item.event_id)
-                if row is not None:
-                    envelopes.extend(envelopes_for(tenant, row.id, item, item.event_timestamp or now,
-                                                   row.created_at))
-            await enqueue(session, *envelopes)
+            await enqueue(session, *envelopes_for_batch(tenant, [
+                (row.id, item, item.event_timestamp or now, row.created_at)
+                for item in fresh if (row := inserted.get(item.event_id)) is not None]))
         for result in results:
             if result.status == "invalid":
                 continue
