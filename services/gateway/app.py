@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = Redis.from_url(settings.redis_url)
-        app.state.engine = make_engine(settings.database_url, pool_size=2)
+        app.state.engine = make_engine(settings.database_url, pool_size=4)
         app.state.backends = Backends(settings, routes)
         yield
         await app.state.backends.close()

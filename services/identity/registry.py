@@ -6,6 +6,7 @@ read by services for per-tenant limits and retention.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -65,14 +66,38 @@ async def unregister_tenant(engine: AsyncEngine, name: str) -> None:
 
 
 _cache: dict[str, tuple[float, TenantRecord | None]] = {}
+_inflight: dict[str, asyncio.Future[TenantRecord | None]] = {}
 _TTL = 30.0
 
 
 async def get_tenant(engine: AsyncEngine, name: str) -> TenantRecord | None:
-    """The registered tenant, or None; cached for 30 s per process."""
+    """The registered tenant, or None; cached for 30 s per process.
+
+    Concurrent misses for one tenant share a single query (no stampede on the
+    pool when the entry expires under load).
+    """
     hit = _cache.get(name)
     if hit is not None and time.monotonic() - hit[0] < _TTL:
         return hit[1]
+    pending = _inflight.get(name)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[TenantRecord | None] = asyncio.get_running_loop().create_future()
+    _inflight[name] = future
+    try:
+        record = await _load_tenant(engine, name)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved here, so an unawaited failure is not reported twice
+        raise
+    else:
+        future.set_result(record)
+        return record
+    finally:
+        _inflight.pop(name, None)
+
+
+async def _load_tenant(engine: AsyncEngine, name: str) -> TenantRecord | None:
     async with engine.connect() as conn:
         row = (await conn.execute(text(
             f'SELECT name, display_name, apps, limits, retention_days FROM "{IDENTITY_SCHEMA}".tenants '
