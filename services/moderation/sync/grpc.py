@@ -125,11 +125,11 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
         v.require(status is None or status in LOG_STATUSES, "status",
                   "must be one of " + ", ".join(LOG_STATUSES))
         size = request.page.page_size or DEFAULT_PAGE_SIZE
-        v.require(0 < size <= MAX_PAGE_SIZE, "page.page_size", f"must be 1-{MAX_PAGE_SIZE}")
+        v.require(0 < size <= MAX_PAGE_SIZE, "page_size", f"must be 1-{MAX_PAGE_SIZE}")
         before = None
         if request.page.page_token:
             before = decode_page_token(request.page.page_token)
-            v.require(before is not None, "page.page_token", "is not a valid page token")
+            v.require(before is not None, "page_token", "is not a valid page token")
         v.raise_if_any()
         async with self.engine.db.session(APP, tenant) as session:
             rows = await store.list_logs(
