@@ -8,13 +8,15 @@ sent as a SCRAM-SHA-256 verifier computed here, so the server never sees it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import os
 import secrets
-from collections.abc import Mapping
+import threading
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -95,6 +97,21 @@ def _q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
+# Alembic's ``context`` is process-global, so two migrations running at once in one
+# process (two tenants reconciled concurrently) corrupt each other. Serialize them
+# process-wide; across processes the kit's advisory lock still applies. A thread
+# lock (acquired off-loop) works for every event loop: kopf's and apply's.
+_MIGRATIONS = threading.Lock()
+
+
+async def serialized(fn: Callable[[], Awaitable[Any]]) -> Any:
+    await asyncio.to_thread(_MIGRATIONS.acquire)
+    try:
+        return await fn()
+    finally:
+        _MIGRATIONS.release()
+
+
 # ------------------------------------------------------------------ observe
 
 async def observe_tenant(b: Backends, desired: DesiredTenant) -> ObservedTenant:
@@ -158,9 +175,9 @@ async def perform(b: Backends, desired: DesiredTenant, action: Action, *,
     """Perform one action; return the schema revision reached for ``migrate``."""
     kind = action.kind
     if kind == "migrate":
-        return await migrations.migrate(b.engine, action.extra, desired.tenant)
+        return await serialized(lambda: migrations.migrate(b.engine, action.extra, desired.tenant))
     if kind == "drop_schema":
-        await migrations.drop_schema(b.engine, action.extra, desired.tenant)
+        await serialized(lambda: migrations.drop_schema(b.engine, action.extra, desired.tenant))
     elif kind == "create_role":
         assert pg_password is not None
         await create_role(b.engine, desired.role, pg_password)

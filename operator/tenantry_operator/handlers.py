@@ -236,7 +236,17 @@ async def tenant_changed(body: kopf.Body, patch: kopf.Patch, memo: Any, retry: i
 
 @kopf.timer(GROUP, VERSION, TENANTS, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
 async def tenant_resync(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    if body.metadata.get("deletionTimestamp"):
+        return
     await reconcile_tenant(body, patch, memo)
+    _drop_if_deleting(body, patch)
+
+
+def _drop_if_deleting(body: kopf.Body, patch: kopf.Patch) -> None:
+    """A timer that was mid-run when deletion began must not write status: that write
+    would race kopf's finalizer removal (its JSON patch tests resourceVersion)."""
+    if body.metadata.get("deletionTimestamp"):
+        patch.clear()
 
 
 async def reconcile_tenant(body: kopf.Body, patch: kopf.Patch, memo: Any) -> bool:
@@ -390,7 +400,10 @@ async def policy_changed(body: kopf.Body, patch: kopf.Patch, memo: Any, retry: i
 
 @kopf.timer(GROUP, VERSION, SYNCPOLICIES, interval=STATUS_SECONDS, initial_delay=STATUS_SECONDS)
 async def policy_resync(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    if body.metadata.get("deletionTimestamp"):
+        return
     await reconcile_policy(body, patch, memo)
+    _drop_if_deleting(body, patch)
 
 
 async def reconcile_policy(body: kopf.Body, patch: kopf.Patch, memo: Any) -> tuple[bool, bool]:

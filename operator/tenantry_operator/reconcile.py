@@ -110,7 +110,7 @@ async def reconcile_tenant_data(b: Backends, spec: TenantSpec, store: SecretStor
             emit("PasswordReset", f"reset the password of role {desired.role} (new Secret)")
         registry = _registry()
         if registry is not None:
-            await registry.ensure_identity_schema(b.engine)
+            await backends.serialized(lambda: registry.ensure_identity_schema(b.engine))
             await registry.register_tenant(
                 b.engine, name=spec.name, display_name=spec.display_name,
                 apps=list(spec.apps), limits=spec.limits, retention_days=spec.retention_days)
@@ -177,7 +177,7 @@ async def delete_tenant_data(b: Backends, spec: TenantSpec, store: SecretStore,
         emit("DataRetained", done[-1])
     registry = _registry()
     if registry is not None:
-        await registry.ensure_identity_schema(b.engine)
+        await backends.serialized(lambda: registry.ensure_identity_schema(b.engine))
         await registry.unregister_tenant(b.engine, spec.name)
     return done
 

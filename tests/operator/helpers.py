@@ -38,8 +38,18 @@ async def public_usage(engine: Any, schema: str) -> bool:
             "SELECT has_schema_privilege('public', :s, 'USAGE')"), {"s": schema})).scalar_one())
 
 
+def migrations_create_sync_policies() -> bool:
+    """Whether the moderation app's migrations create ``sync_policies`` themselves."""
+    from services.kit.apps import get_app
+
+    folder = get_app("moderation").migrations
+    return any("sync_policies" in f.read_text() for f in folder.glob("*.py"))
+
+
 async def ensure_sync_policies_table(engine: Any, tenant: str) -> None:
     """The moderation app's migrations own this table; create it if they do not (yet)."""
+    if migrations_create_sync_policies():
+        return
     async with engine.begin() as conn:
         await conn.execute(text(SYNC_POLICIES_DDL.format(schema=schema_name("moderation", tenant))))
 
