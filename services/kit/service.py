@@ -68,7 +68,7 @@ class Runtime:
 
     def relay(self, app: str) -> OutboxRelay:
         """Relay ``app``'s outbox for every tenant that has the app."""
-        relay = OutboxRelay(self.db.engine, self.redis, app,
+        relay = OutboxRelay(self.db.engine, self.redis, app, batch_size=self.settings.outbox_relay_batch,
                             poll_interval=self.settings.outbox_poll_interval_seconds)
         self.background(f"relay:{app}", relay.run)
         return relay

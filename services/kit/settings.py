@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
 
     outbox_poll_interval_seconds: float = 0.2
+    outbox_relay_batch: int = Field(1000, ge=1)
     bus_max_deliveries: int = Field(5, ge=1)
     bus_claim_idle_ms: int = Field(30_000, ge=100)
 

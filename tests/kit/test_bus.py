@@ -172,3 +172,20 @@ async def test_relay_upkeep_trims_streams_by_the_tenant_retention(db, engine, re
     await relay.maintain([tenant_name])
     assert b"old" not in [f[b"event_id"] for _, f in await redis.xrange(stream)]
     assert len(await redis.xrange(stream)) == 1
+
+
+async def test_envelope_of_another_tenant_is_dead_lettered_not_handled(redis, tenant_name):
+    stream = stream_key(tenant_name, "ban.detected")
+    forged = new_event("ban.detected", "someone-else", wrappers_pb2.Int64Value(value=1))
+    await redis.xadd(stream, {"event_id": forged.event_id, "envelope": forged.SerializeToString()})
+    handled = []
+
+    async def handle(envelope) -> None:
+        handled.append(envelope)
+
+    consumer = BusConsumer(redis, "g5", {"ban.detected": handle}, tenants=[tenant_name], block_ms=50)
+    await ensure_group(redis, stream, "g5")
+    assert await consumer.poll_once() == 1
+    assert handled == []
+    dead = await redis.xrange(dead_letter_key(tenant_name, "ban.detected"))
+    assert b"does not match" in dead[0][1][b"dlq_error"]

@@ -158,6 +158,9 @@ class BusConsumer:
             envelope.ParseFromString(raw or b"")
         except Exception as exc:
             error = f"undecodable envelope: {exc}"
+        if error is None and envelope.tenant != message.tenant:
+            # A stream belongs to one tenant; an envelope naming another is never trusted.
+            error = f"envelope tenant {envelope.tenant!r} does not match the stream's tenant"
         if error is None and await self._deliveries(message) > self.max_deliveries:
             error = f"delivered more than {self.max_deliveries} times"
         if error is None:

@@ -22,10 +22,12 @@ async def enqueue(session: AsyncSession, *envelopes: EventEnvelope) -> None:
     """Add events to the outbox of the session's schema (commit with the session)."""
     if not envelopes:
         return
+    # One statement for the whole batch (unnest), not one round trip per row.
     await session.execute(
-        text("INSERT INTO outbox (event_id, topic, envelope) VALUES (:event_id, :topic, :envelope)"),
-        [{"event_id": uuid.UUID(e.event_id), "topic": e.event_type,
-          "envelope": e.SerializeToString()} for e in envelopes],
+        text("INSERT INTO outbox (event_id, topic, envelope) SELECT * FROM "
+             "unnest(CAST(:ids AS uuid[]), CAST(:topics AS varchar[]), CAST(:envs AS bytea[]))"),
+        {"ids": [uuid.UUID(e.event_id) for e in envelopes], "topics": [e.event_type for e in envelopes],
+         "envs": [e.SerializeToString() for e in envelopes]},
     )
     await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 

@@ -104,7 +104,7 @@ class SyncStarted(_message.Message):
     def __init__(self, ban_event_id: _Optional[int] = ..., sync_id: _Optional[str] = ..., user_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., total_chats: _Optional[int] = ...) -> None: ...
 
 class SyncFinished(_message.Message):
-    __slots__ = ("ban_event_id", "sync_id", "user_id", "source_chat_id", "total_chats", "successful", "failed", "skipped", "sync_logs_ids", "errors", "chat_admins", "mean_sync_ms", "username")
+    __slots__ = ("ban_event_id", "sync_id", "user_id", "source_chat_id", "total_chats", "successful", "failed", "skipped", "sync_logs_ids", "errors", "chat_admins", "mean_sync_ms", "username", "synced_chat_ids")
     class ErrorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +132,7 @@ class SyncFinished(_message.Message):
     CHAT_ADMINS_FIELD_NUMBER: _ClassVar[int]
     MEAN_SYNC_MS_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
+    SYNCED_CHAT_IDS_FIELD_NUMBER: _ClassVar[int]
     ban_event_id: int
     sync_id: str
     user_id: int
@@ -145,7 +146,8 @@ class SyncFinished(_message.Message):
     chat_admins: _containers.ScalarMap[int, int]
     mean_sync_ms: int
     username: str
-    def __init__(self, ban_event_id: _Optional[int] = ..., sync_id: _Optional[str] = ..., user_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., total_chats: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., sync_logs_ids: _Optional[_Iterable[int]] = ..., errors: _Optional[_Mapping[int, str]] = ..., chat_admins: _Optional[_Mapping[int, int]] = ..., mean_sync_ms: _Optional[int] = ..., username: _Optional[str] = ...) -> None: ...
+    synced_chat_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, ban_event_id: _Optional[int] = ..., sync_id: _Optional[str] = ..., user_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., total_chats: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., sync_logs_ids: _Optional[_Iterable[int]] = ..., errors: _Optional[_Mapping[int, str]] = ..., chat_admins: _Optional[_Mapping[int, int]] = ..., mean_sync_ms: _Optional[int] = ..., username: _Optional[str] = ..., synced_chat_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SyncRightsMissing(_message.Message):
     __slots__ = ("chat_id", "admin_user_id", "user_id", "error")
