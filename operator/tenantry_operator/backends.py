@@ -58,6 +58,9 @@ class FileSecretStore:
         return os.path.join(self.directory, f"{name}.json")
 
     async def ensure(self, name: str, tenant: str, initial: Mapping[str, str]) -> tuple[dict[str, str], bool]:
+        return await asyncio.to_thread(self._ensure, name, initial)
+
+    def _ensure(self, name: str, initial: Mapping[str, str]) -> tuple[dict[str, str], bool]:
         path = self._path(name)
         if os.path.exists(path):
             with open(path) as fh:
@@ -70,7 +73,7 @@ class FileSecretStore:
 
     async def forget(self, name: str) -> None:
         try:
-            os.remove(self._path(name))
+            await asyncio.to_thread(os.remove, self._path(name))
         except FileNotFoundError:
             pass
 

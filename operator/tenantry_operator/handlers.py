@@ -30,8 +30,8 @@ from services.kit.db import make_engine
 from services.kit.settings import get_settings
 
 from . import backends, desired, metrics
-from .constants import FINALIZER, GROUP, SYNCPOLICIES, TENANTS, VERSION
 from .backends import Backends
+from .constants import FINALIZER, GROUP, SYNCPOLICIES, TENANTS, VERSION
 from .desired import (
     bot_deployment_name,
     configmap_name,

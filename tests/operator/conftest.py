@@ -27,9 +27,9 @@ os.environ["TENANTRY_NAMESPACE"] = "tenantry"
 # kubectl's watch-list mode is not supported by the emulator.
 os.environ["KUBE_FEATURE_WatchListClient"] = "false"
 
-import kmock  # noqa: E402
+import kmock
 
-from .emulator import Emulator  # noqa: E402
+from .emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = sorted((ROOT / "manifests" / "crds").glob("*.yaml"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 
-from services.kit.naming import redis_acl_user, role_name, schema_name, stream_key
+from services.kit.naming import role_name, schema_name, stream_key
 
 from . import helpers as h
 from .conftest import NAMESPACE, TENANTS, condition, is_ready, policies_path

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tenantry_operator import desired as d
+from tenantry_operator.spec import parse_sync_policy, parse_tenant
 
 from services.kit.bus.topics import TOPIC_GROUPS
 from services.kit.naming import BUSINESS_APPS, PLATFORM_TENANT_APPS, schema_name, stream_key
-from tenantry_operator import desired as d
-from tenantry_operator.spec import parse_sync_policy, parse_tenant
 
 ALL_APPS = (*PLATFORM_TENANT_APPS, *BUSINESS_APPS)
 HEADS = {a: f"{a}_head" for a in ALL_APPS}

@@ -8,9 +8,9 @@ import os
 import subprocess
 
 import pytest
+from tenantry_operator.local import ApplyError, apply_path
 
 from services.kit.naming import schema_name
-from tenantry_operator.local import ApplyError, apply_path
 
 from . import helpers as h
 from .conftest import NAMESPACE, ROOT, TENANTS, is_ready, policies_path
