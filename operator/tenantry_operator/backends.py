@@ -266,7 +266,9 @@ async def create_group(r: aioredis.Redis, stream: str, group: str, *, start: str
 
 def acl_rules(prefix: str, password: str) -> list[str]:
     """Least privilege: only the tenant's keys and channels, no dangerous/admin commands."""
-    return ["reset", "on", f">{password}", f"~{prefix}*", f"&{prefix}*",
+    # "resetchannels": Redis 6.2's reset leaves allchannels on (acl-pubsub-default),
+    # and then refuses a channel pattern; Redis 7 starts from none anyway.
+    return ["reset", "resetchannels", "on", f">{password}", f"~{prefix}*", f"&{prefix}*",
             "+@all", "-@dangerous", "-@admin", "-select", "-flushdb", "-flushall"]
 
 

@@ -9,6 +9,8 @@ schema serialise on ``pg_advisory_lock``; running again at head does nothing.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 import structlog
@@ -76,11 +78,25 @@ def _upgrade(connection: Connection, app: App, schema: str) -> str | None:
         connection.commit()
 
 
+_process_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _process_lock() -> asyncio.Lock:
+    # Alembic keeps its migration context in module globals, so two migrations on
+    # one event loop (they interleave at every await of asyncpg) would share it.
+    # The advisory lock serialises processes; this serialises coroutines.
+    loop = asyncio.get_running_loop()
+    lock = _process_locks.get(loop)
+    if lock is None:
+        lock = _process_locks[loop] = asyncio.Lock()
+    return lock
+
+
 async def migrate(engine: AsyncEngine, app_name: str, tenant: str | None = None) -> str | None:
     """Bring ``app_name``'s schema for ``tenant`` to its heads; return the revision(s) reached."""
     app = get_app(app_name)
     schema = app.schema(tenant)
-    async with engine.connect() as conn:
+    async with _process_lock(), engine.connect() as conn:
         revision = await conn.run_sync(_upgrade, app, schema)
     log.info("migrated", app=app_name, tenant=tenant, schema=schema, revision=revision)
     return revision

@@ -38,3 +38,10 @@ async def test_concurrent_migrations_of_one_schema_serialise(engine, tenant_name
 
 async def test_unmigrated_schema_has_no_revision(engine, tenant_name):
     assert await current_revision(engine, "tutoring", tenant_name) is None
+
+
+async def test_concurrent_migrations_of_different_tenants_in_one_process(engine, tenant_name):
+    # Alembic's context is process-global; the kit must not let them interleave.
+    tenants = [f"{tenant_name}{i}" for i in range(4)]
+    revisions = await asyncio.gather(*(migrate(engine, "moderation", t) for t in tenants))
+    assert set(revisions) == {head_revision("moderation")}
