@@ -26,10 +26,10 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from redis.asyncio import Redis
 
-from services.telegram_api import BotRateLimiter
+from services.telegram_api import BotApiClient, BotRateLimiter
 
 from .guards import BotState
-from .handlers import CommandRateLimit, UpdateGuard, router
+from .handlers import UpdateGuard, build_router
 from .moderation import ModerationClient
 
 log = structlog.get_logger("tenantry.telegram.bot")
@@ -76,13 +76,12 @@ def make_bot(token: str, base_url: str, *, backoff: float = 0.5) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
-def make_dispatcher(tenant: str, redis: Redis, moderation: ModerationClient, *,
+def make_dispatcher(tenant: str, redis: Redis, moderation: ModerationClient, api: BotApiClient, *,
                     commands_per_minute: int = 30, admin_cache_seconds: int = 300) -> Dispatcher:
     """A Dispatcher for one tenant's bot, with its state and the moderation client."""
     state = BotState(redis, tenant, commands_per_minute=commands_per_minute,
                      admin_cache_seconds=admin_cache_seconds)
-    dp = Dispatcher(tenant=tenant, state=state, moderation=moderation)
+    dp = Dispatcher(tenant=tenant, bot_state=state, moderation=moderation, bot_api=api)
     dp.update.outer_middleware(UpdateGuard())
-    dp.message.outer_middleware(CommandRateLimit())
-    dp.include_router(router)
+    dp.include_router(build_router())
     return dp

@@ -8,10 +8,10 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from aiogram import Bot
 from redis.asyncio import Redis
 
 from services.kit.naming import tenant_key
+from services.telegram_api import BotApiClient
 
 
 class BotState:
@@ -65,15 +65,15 @@ class BotState:
         raw = await self.redis.get(self.key("username", username.lower().lstrip("@")))
         return int(raw) if raw else None
 
-    async def chat_admins(self, bot: Bot, chat_id: int) -> set[int]:
-        """Ids of the chat's admins who may ban (getChatAdministrators, cached)."""
+    async def chat_admins(self, api: BotApiClient, chat_id: int) -> set[int]:
+        """Ids of the chat's admins who may ban (getChatAdministrators through the shared
+        Bot API client, cached for ``admin_cache_seconds``)."""
         key = self.key("chat_admins", chat_id)
         cached = await self.redis.get(key)
         if cached is not None:
             return set(json.loads(cached))
-        admins = await bot.get_chat_administrators(chat_id)
-        ids = sorted(a.user.id for a in admins if str(a.status).endswith("creator")
-                     or getattr(a, "can_restrict_members", False))
+        admins = await api.get_chat_administrators(chat_id)
+        ids = sorted(a.user_id for a in admins if a.status in ("creator", "administrator"))
         await self.redis.set(key, json.dumps(ids), ex=self.admin_ttl)
         return set(ids)
 

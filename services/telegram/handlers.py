@@ -1,6 +1,6 @@
 """The bot's commands and chat_member handling (aiogram 3 routers and middlewares).
 
-Handlers get, from the dispatcher's workflow data: ``tenant``, ``state``
+Handlers get, from the dispatcher's workflow data: ``tenant``, ``bot_state``
 (:class:`BotState`) and ``moderation`` (:class:`ModerationClient`). Every reply
 is in the caller's language; anything a user typed is HTML-escaped.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 import structlog
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     CallbackQuery,
@@ -25,6 +25,7 @@ from aiogram.types import (
 )
 
 from services.kit.status import decode_error
+from services.telegram_api import BotApiClient
 
 from .chat_members import to_report
 from .guards import BotState
@@ -34,7 +35,6 @@ from .text import escape, split_message
 
 log = structlog.get_logger("tenantry.telegram.bot")
 
-router = Router(name="commands")
 ALLOWED_UPDATES = ["message", "callback_query", "chat_member", "my_chat_member"]
 
 
@@ -45,13 +45,22 @@ class UpdateGuard(BaseMiddleware):
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                       event: TelegramObject, data: dict[str, Any]) -> Any:
-        state: BotState = data["state"]
+        bot_state: BotState = data["bot_state"]
         assert isinstance(event, Update)
-        if not await state.first_delivery(event.update_id):
+        if not await bot_state.first_delivery(event.update_id):
             log.info("update_redelivered", update_id=event.update_id)
             return None
         for user in _users_of(event):
-            await state.remember_username(user.username, user.id)
+            await bot_state.remember_username(user.username, user.id)
+        msg = event.message
+        if msg is not None and (msg.text or "").startswith("/") and msg.from_user is not None:
+            # 30 commands a minute per user: say so once, then ignore until the window resets.
+            verdict = await bot_state.command_allowed(msg.from_user.id)
+            if verdict == "warn":
+                await data["bot"].send_message(msg.chat.id, t("rate_limited",
+                                                              lang_of(msg.from_user.language_code)))
+            if verdict != "ok":
+                return None
         return await handler(event, data)
 
 
@@ -67,22 +76,6 @@ def _users_of(update: Update) -> list[Any]:
     return users
 
 
-class CommandRateLimit(BaseMiddleware):
-    """30 commands a minute per user: past that, say so once, then ignore until the window resets."""
-
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                      event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Message)
-        if not (event.text or "").startswith("/") or event.from_user is None:
-            return await handler(event, data)
-        verdict = await data["state"].command_allowed(event.from_user.id)
-        if verdict == "warn":
-            await event.answer(t("rate_limited", lang_of(event.from_user.language_code)))
-        if verdict != "ok":
-            return None
-        return await handler(event, data)
-
-
 # -- helpers --------------------------------------------------------------------------------
 
 def _lang(message: Message | CallbackQuery) -> str:
@@ -96,7 +89,7 @@ async def _reply(message: Message, text: str, **extra: Any) -> None:
 
 
 async def _target_user(message: Message, command: CommandObject,
-                       state: BotState) -> tuple[int | None, str]:
+                       bot_state: BotState) -> tuple[int | None, str]:
     """The <user> argument: @username, numeric id, or the author of the replied message."""
     arg = (command.args or "").strip()
     if not arg and message.reply_to_message and message.reply_to_message.from_user:
@@ -105,18 +98,18 @@ async def _target_user(message: Message, command: CommandObject,
     if arg.isdigit() and 0 < int(arg) < 2**53:
         return int(arg), arg
     if arg.startswith("@") and len(arg) > 1 and " " not in arg:
-        return await state.user_by_username(arg), arg
+        return await bot_state.user_by_username(arg), arg
     return None, ""
 
 
-async def _is_admin(message: Message, bot: Bot, state: BotState) -> bool:
+async def _is_admin(message: Message, bot_api: BotApiClient, bot_state: BotState) -> bool:
     """Refuse politely unless the caller may ban in this group."""
     lang = _lang(message)
     if message.chat.type == "private":
         await message.answer(t("group_only", lang))
         return False
-    if message.from_user is None or message.from_user.id not in await state.chat_admins(
-            bot, message.chat.id):
+    if message.from_user is None or message.from_user.id not in await bot_state.chat_admins(
+            bot_api, message.chat.id):
         await message.answer(t("not_admin", lang))
         return False
     return True
@@ -152,7 +145,7 @@ def _page_markup(lang: str, cursor: str | None) -> InlineKeyboardMarkup | None:
         text=t("next", lang), callback_data=f"pg:{cursor}")]])
 
 
-async def _render_page(state: BotState, lang: str, context: dict[str, Any],
+async def _render_page(bot_state: BotState, lang: str, context: dict[str, Any],
                        page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
     if context["kind"] == "list":
         title = t("list_title", lang) if page.items or context.get("token") else t("list_empty", lang)
@@ -160,39 +153,36 @@ async def _render_page(state: BotState, lang: str, context: dict[str, Any],
         empty = not page.items and not context.get("token")
         title = t("history_empty" if empty else "history_title", lang, user=escape(context["label"]))
     text = "\n".join([title, *(escape(item) for item in page.items)])
-    cursor = await state.save_cursor({**context, "token": page.next_token}) if page.next_token \
+    cursor = await bot_state.save_cursor({**context, "token": page.next_token}) if page.next_token \
         else None
     return text, _page_markup(lang, cursor)
 
 
 # -- commands -------------------------------------------------------------------------------
 
-@router.message(Command("start"))
-async def cmd_start(message: Message, state: BotState) -> None:
+async def cmd_start(message: Message, bot_state: BotState) -> None:
     """Greeting and how to use the bot."""
     await message.answer(t("start", _lang(message)))
-    await state.save_state(message.from_user.id, "start", {})  # type: ignore[union-attr]
+    await bot_state.save_state(message.from_user.id, "start", {})  # type: ignore[union-attr]
 
 
-@router.message(Command("help"))
-async def cmd_help(message: Message, state: BotState) -> None:
+async def cmd_help(message: Message, bot_state: BotState) -> None:
     """The command list."""
     await message.answer(t("help", _lang(message)))
-    await state.save_state(message.from_user.id, "help", {})  # type: ignore[union-attr]
+    await bot_state.save_state(message.from_user.id, "help", {})  # type: ignore[union-attr]
 
 
-@router.message(Command("subscribe", "unsubscribe"))
-async def cmd_subscribe(message: Message, command: CommandObject, bot: Bot, state: BotState,
+async def cmd_subscribe(message: Message, command: CommandObject, bot_api: BotApiClient, bot_state: BotState,
                         moderation: ModerationClient, tenant: str) -> None:
     """/subscribe <user> and /unsubscribe <user> (admins of the group)."""
     lang = _lang(message)
-    user_id, label = await _target_user(message, command, state)
+    user_id, label = await _target_user(message, command, bot_state)
     if user_id is None:
         text = t("unknown_username", lang, username=escape(label)) if label.startswith("@") \
             else t("usage", lang, command=command.command)
         await message.answer(text)
         return
-    if not await _is_admin(message, bot, state):
+    if not await _is_admin(message, bot_api, bot_state):
         return
     admin = message.from_user.id  # type: ignore[union-attr]
     user = escape(label)
@@ -211,62 +201,58 @@ async def cmd_subscribe(message: Message, command: CommandObject, bot: Bot, stat
             message, moderation.unsubscribe(tenant, admin, message.chat.id, user_id))
         if ok:
             await message.answer(t("unsubscribed" if removed else "not_subscribed", lang, user=user))
-    await state.save_state(admin, command.command, {"user_id": user_id, "chat_id": message.chat.id})
+    await bot_state.save_state(admin, command.command, {"user_id": user_id, "chat_id": message.chat.id})
 
 
-@router.message(Command("list"))
-async def cmd_list(message: Message, bot: Bot, state: BotState, moderation: ModerationClient,
+async def cmd_list(message: Message, bot_api: BotApiClient, bot_state: BotState, moderation: ModerationClient,
                    tenant: str) -> None:
     """The admin's subscriptions in this group, paginated with an inline button."""
-    if not await _is_admin(message, bot, state):
+    if not await _is_admin(message, bot_api, bot_state):
         return
     admin = message.from_user.id  # type: ignore[union-attr]
     context = {"kind": "list", "admin": admin, "chat": message.chat.id, "token": ""}
     ok, page = await _moderation_call(message, moderation.subscriptions(
         tenant, admin, message.chat.id, ""))
     if ok:
-        text, markup = await _render_page(state, _lang(message), context, page)
+        text, markup = await _render_page(bot_state, _lang(message), context, page)
         await _reply(message, text, reply_markup=markup)
-    await state.save_state(admin, "list", {"chat_id": message.chat.id})
+    await bot_state.save_state(admin, "list", {"chat_id": message.chat.id})
 
 
-@router.message(Command("history"))
-async def cmd_history(message: Message, command: CommandObject, bot: Bot, state: BotState,
+async def cmd_history(message: Message, command: CommandObject, bot_api: BotApiClient, bot_state: BotState,
                       moderation: ModerationClient, tenant: str) -> None:
     """/history <user>: the user's ban events, paginated."""
     lang = _lang(message)
-    user_id, label = await _target_user(message, command, state)
+    user_id, label = await _target_user(message, command, bot_state)
     if user_id is None:
         text = t("unknown_username", lang, username=escape(label)) if label.startswith("@") \
             else t("usage", lang, command="history")
         await message.answer(text)
         return
-    if not await _is_admin(message, bot, state):
+    if not await _is_admin(message, bot_api, bot_state):
         return
     admin = message.from_user.id  # type: ignore[union-attr]
     context = {"kind": "history", "admin": admin, "user": user_id, "label": label, "token": ""}
     ok, page = await _moderation_call(message, moderation.history(tenant, user_id, ""))
     if ok:
-        text, markup = await _render_page(state, lang, context, page)
+        text, markup = await _render_page(bot_state, lang, context, page)
         await _reply(message, text, reply_markup=markup)
-    await state.save_state(admin, "history", {"user_id": user_id})
+    await bot_state.save_state(admin, "history", {"user_id": user_id})
 
 
-@router.message(Command("stats"))
-async def cmd_stats(message: Message, bot: Bot, state: BotState, moderation: ModerationClient,
+async def cmd_stats(message: Message, bot_api: BotApiClient, bot_state: BotState, moderation: ModerationClient,
                     tenant: str) -> None:
     """The admin's subscription statistics."""
-    if not await _is_admin(message, bot, state):
+    if not await _is_admin(message, bot_api, bot_state):
         return
     admin = message.from_user.id  # type: ignore[union-attr]
     ok, stats = await _moderation_call(message, moderation.stats(tenant, admin))
     if ok:
         await message.answer(t("stats", _lang(message), **stats))
-    await state.save_state(admin, "stats", {})
+    await bot_state.save_state(admin, "stats", {})
 
 
-@router.message(Command("settings"))
-async def cmd_settings(message: Message, state: BotState, moderation: ModerationClient,
+async def cmd_settings(message: Message, bot_state: BotState, moderation: ModerationClient,
                        tenant: str) -> None:
     """The caller's settings."""
     lang = _lang(message)
@@ -275,21 +261,19 @@ async def cmd_settings(message: Message, state: BotState, moderation: Moderation
     if ok:
         await message.answer(t("settings", lang, **{k: escape(v) for k, v in settings.items()})
                              if settings else t("settings_none", lang))
-    await state.save_state(user, "settings", {})
+    await bot_state.save_state(user, "settings", {})
 
 
-@router.message(F.text.startswith("/"))
 async def cmd_unknown(message: Message) -> None:
     """Anything else that looks like a command gets a hint, never silence."""
     await message.answer(t("unknown_command", _lang(message)))
 
 
-@router.callback_query(F.data.startswith("pg:"))
-async def on_page(query: CallbackQuery, state: BotState, moderation: ModerationClient,
+async def on_page(query: CallbackQuery, bot_state: BotState, moderation: ModerationClient,
                   tenant: str) -> None:
     """The "Next" button of a paginated list: only its admin may turn the page."""
     lang = _lang(query)
-    context = await state.load_cursor((query.data or "")[3:])
+    context = await bot_state.load_cursor((query.data or "")[3:])
     if context is None or context["admin"] != query.from_user.id:
         await query.answer(t("page_expired", lang))
         return
@@ -302,13 +286,12 @@ async def on_page(query: CallbackQuery, state: BotState, moderation: ModerationC
     except grpc.aio.AioRpcError:
         await query.answer(t("unavailable", lang))
         return
-    text, markup = await _render_page(state, lang, context, page)
+    text, markup = await _render_page(bot_state, lang, context, page)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(split_message(text)[0], reply_markup=markup)
 
 
-@router.chat_member()
 async def on_chat_member(event: ChatMemberUpdated, event_update: Update,
                          moderation: ModerationClient, tenant: str) -> None:
     """Ban, kick, restrict and unban become ban events (others are ignored)."""
@@ -318,3 +301,19 @@ async def on_chat_member(event: ChatMemberUpdated, event_update: Update,
     created = await moderation.report_ban(tenant, report)
     log.info("ban_event_reported", chat_id=report.chat_id, user_id=report.user_id,
              event_type=report.event_type, event_id=report.event_id, created=created)
+
+
+def build_router() -> Router:
+    """A fresh router with every handler (a router attaches to one dispatcher only)."""
+    router = Router(name="commands")
+    router.message.register(cmd_start, Command("start"))
+    router.message.register(cmd_help, Command("help"))
+    router.message.register(cmd_subscribe, Command("subscribe", "unsubscribe"))
+    router.message.register(cmd_list, Command("list"))
+    router.message.register(cmd_history, Command("history"))
+    router.message.register(cmd_stats, Command("stats"))
+    router.message.register(cmd_settings, Command("settings"))
+    router.message.register(cmd_unknown, F.text.startswith("/"))
+    router.callback_query.register(on_page, F.data.startswith("pg:"))
+    router.chat_member.register(on_chat_member)
+    return router
