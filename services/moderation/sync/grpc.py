@@ -6,6 +6,7 @@ records to messages. ``register(rt)`` serves it on a moderation Runtime.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import uuid
@@ -161,4 +162,14 @@ def register(rt: Runtime, engine: SyncEngine | None = None) -> SyncEngine:
         engine = SyncEngine(rt.db, BotClientFactory(), redis=rt.redis)
     rt.add_servicer(pb_grpc.add_SyncServiceServicer_to_server, SyncServicer(engine),
                     pb.DESCRIPTOR.services_by_name["SyncService"])
+    ready = engine
+
+    async def finish_on_stop(stop: asyncio.Event) -> None:
+        # Triggered and retried syncs run in the background: let them finish (their rows
+        # are leased, so an unfinished one is taken over by a sync worker anyway).
+        await stop.wait()
+        await asyncio.wait_for(ready.drain(), timeout=rt.settings.shutdown_grace_seconds)
+        await ready.bots.aclose()
+
+    rt.background("sync:drain", finish_on_stop)
     return engine
