@@ -168,7 +168,10 @@ def register(rt: Runtime, engine: SyncEngine | None = None) -> SyncEngine:
         # Triggered and retried syncs run in the background: let them finish (their rows
         # are leased, so an unfinished one is taken over by a sync worker anyway).
         await stop.wait()
-        await asyncio.wait_for(ready.drain(), timeout=rt.settings.shutdown_grace_seconds)
+        try:
+            await asyncio.wait_for(ready.drain(), timeout=rt.settings.shutdown_grace_seconds)
+        except TimeoutError:
+            pass
         await ready.bots.aclose()
 
     rt.background("sync:drain", finish_on_stop)
