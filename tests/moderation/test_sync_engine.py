@@ -79,6 +79,7 @@ async def test_already_banned_chats_are_skipped_without_a_ban_call(engine, moder
         finished = unpack((await outbox(engine, tenant, "sync.completed"))[0],
                           events_pb2.SyncFinished)
         assert (finished.successful, finished.skipped) == (2, 1)
+        assert sorted(finished.synced_chat_ids) == sorted([chats[0], chats[2]])
 
 
 async def test_chat_not_found_deactivates_the_subscription(engine, redis, moderation_tenant):

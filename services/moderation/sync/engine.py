@@ -417,7 +417,8 @@ class SyncEngine:
                         if r.status == "failed"},
                 chat_admins={r.target_chat_id: r.admin_user_id for r in rows if r.admin_user_id},
                 mean_sync_ms=int(sum(times) / len(times)) if times else 0,
-                username=run.username)
+                username=run.username,
+                synced_chat_ids=[r.target_chat_id for r in rows if r.status == "success"])
             await enqueue(session, new_event(f"sync.{status}", tenant, finished))
         log.info("sync_finished", tenant=tenant, sync_id=str(sync_id), status=status, **counts)
         return f"sync.{status}"
