@@ -25,7 +25,7 @@ async def bot_secret(kube, name: str) -> None:
                                         "stringData": {"token": "123:abc"}})
 
 
-async def gone(kube, path: str, timeout: float = 30) -> None:
+async def gone(kube, path: str, timeout: float = 90) -> None:
     await kube.wait(path, lambda o: o is None, timeout=timeout, what=f"{path} to be deleted")
 
 
