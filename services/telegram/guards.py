@@ -36,10 +36,11 @@ class BotState:
     async def command_allowed(self, user_id: int) -> str:
         """"ok", "warn" (first command past the limit: say so once) or "drop"."""
         key = self.key("rate_limit", user_id)
+        # SET NX EX starts the window once; EXPIRE ... NX would need Redis 7.
         pipe = self.redis.pipeline(transaction=True)
+        pipe.set(key, 0, ex=60, nx=True)
         pipe.incr(key)
-        pipe.expire(key, 60, nx=True)
-        count, _ = await pipe.execute()
+        _, count = await pipe.execute()
         if int(count) <= self.limit:
             return "ok"
         return "warn" if int(count) == self.limit + 1 else "drop"
