@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Tenantry: ONE image for every process (docs/decisions/006-one-image.md).
+# Tenantry: ONE image for every process (docs/decisions/008-one-image.md).
 # The command selects the process:  tenantry serve <service>  |  tenantry operator
 #
 #   docker build -t tenantry:dev .                 # runtime image

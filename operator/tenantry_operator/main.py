@@ -5,7 +5,7 @@ deployed as a single replica with ``strategy: Recreate``; a second instance is
 never started on purpose, so peering (which needs its own CRDs and RBAC and
 only pauses, it does not elect leaders) buys nothing. ``peering=NAME`` turns on
 kopf's cluster-wide peering for installs that run a standby copy. See
-docs/decisions/001-operator-peering.md.
+docs/decisions/007-operator-peering-and-state.md.
 """
 
 from __future__ import annotations
