@@ -9,10 +9,12 @@ subscriptions that depended on it, in the same transaction, with their
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit import context
 from services.kit.db import Database
@@ -47,6 +49,21 @@ from .paging import next_token, parse_page
 
 APP = "moderation"
 MAX_BATCH = 1000
+
+
+T = TypeVar("T")
+
+
+async def _read_through(db: Database, redis: Redis, tenant: str, key: str, cls: type[T],
+                        load: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Cache-aside read: the cached copy if any, else ``load`` in a session, cached for 5 min."""
+    raw = await get_raw(redis, key)
+    if raw is not None:
+        return decode_one(cls, raw)
+    async with db.session(APP, tenant) as session:
+        value = await load(session)
+    await put(redis, key, value, PROFILE_TTL_SECONDS)
+    return value
 
 
 def _caller(role: str) -> str:
@@ -135,16 +152,13 @@ class UserDirectory:
         v = Validator()
         check.user_id(v, "user_id", user_id)
         v.raise_if_any()
-        key = user_key(tenant, user_id)
-        raw = await get_raw(self.redis, key)
-        if raw is not None:
-            return decode_one(User, raw)
-        async with self.db.session(APP, tenant) as session:
+        async def load(session: AsyncSession) -> User:
             user = await store.get_user(session, user_id)
-        if user is None:
-            raise _user_not_found(user_id)
-        await put(self.redis, key, user, PROFILE_TTL_SECONDS)
-        return user
+            if user is None:
+                raise _user_not_found(user_id)
+            return user
+
+        return await _read_through(self.db, self.redis, tenant, user_key(tenant, user_id), User, load)
 
     async def update(self, user_id: int, changes: dict[str, Any]) -> User:
         """Change the given fields (username, first_name, last_name, language_code, is_active)."""
@@ -204,18 +218,15 @@ class UserDirectory:
         v = Validator()
         check.user_id(v, "user_id", user_id)
         v.raise_if_any()
-        key = user_settings_key(tenant, user_id)
-        raw = await get_raw(self.redis, key)
-        if raw is not None:
-            return decode_one(UserSettings, raw)
-        async with self.db.session(APP, tenant) as session:
+        async def load(session: AsyncSession) -> UserSettings:
             settings = await store.get_settings(session, user_id)
             if settings is None:
                 if await store.get_user(session, user_id) is None:
                     raise _user_not_found(user_id)
                 settings = UserSettings(user_id=user_id)
-        await put(self.redis, key, settings, PROFILE_TTL_SECONDS)
-        return settings
+            return settings
+
+        return await _read_through(self.db, self.redis, tenant, user_settings_key(tenant, user_id), UserSettings, load)
 
     async def update_settings(self, user_id: int, changes: dict[str, Any]) -> UserSettings:
         """Change the given settings (notifications_enabled, language, timezone, settings)."""
@@ -272,16 +283,13 @@ class ChatRegistry:
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         v.raise_if_any()
-        key = chat_settings_key(tenant, chat_id)
-        raw = await get_raw(self.redis, key)
-        if raw is not None:
-            return decode_one(ChatSettings, raw)
-        async with self.db.session(APP, tenant) as session:
+        async def load(session: AsyncSession) -> ChatSettings:
             chat = await chat_store.get_chat(session, chat_id)
-        if chat is None:
-            raise _chat_not_found(chat_id)
-        await put(self.redis, key, chat, PROFILE_TTL_SECONDS)
-        return chat
+            if chat is None:
+                raise _chat_not_found(chat_id)
+            return chat
+
+        return await _read_through(self.db, self.redis, tenant, chat_settings_key(tenant, chat_id), ChatSettings, load)
 
     async def update_settings(self, chat_id: int, changes: dict[str, Any]) -> ChatSettings:
         """Change the given settings of a registered chat."""
