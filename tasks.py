@@ -30,7 +30,7 @@ def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
 
 def ensure_venv() -> None:
     """Create .venv and install the project (with dev extras) if pyproject changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must run on any python3 to say so
         sys.exit("Tenantry needs Python 3.11 or newer")
     if not PY.exists():
         print(f"creating {VENV}", flush=True)
