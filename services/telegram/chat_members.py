@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from aiogram.types import ChatMemberUpdated
 
-from .moderation import BanReport
+from .moderation import BanReport, default_reason
 
 _PRESENT = ("creator", "administrator", "member", "restricted")
 _EVENT_NS = uuid.UUID("5b0f3c1e-2a7d-4c55-9a63-7d1b0c0e7a11")
@@ -57,4 +57,5 @@ def to_report(tenant: str, update: ChatMemberUpdated, update_id: int) -> BanRepo
         chat_id=update.chat.id, event_type=kind[0], ban_duration=kind[1],
         initiator_user_id=actor if actor != user.id else None,
         at=update.date if update.date.tzinfo else update.date.replace(tzinfo=UTC),
-        username=user.username or "", chat_title=update.chat.title or "")
+        username=user.username or "", chat_title=update.chat.title or "",
+        reason=default_reason(kind[0], update.chat.title or ""))

@@ -17,7 +17,7 @@ from tenantry.moderation.v1 import ban_events_pb2, subscriptions_pb2, users_pb2
 from tenantry.telegram.v1 import telegram_pb2, telegram_pb2_grpc
 
 from services.kit.service import Runtime
-from services.telegram_api import BotClientFactory
+from services.telegram_api import BotApiClient, BotClientFactory
 
 from .bot import make_bot, make_dispatcher
 from .config import TelegramSettings
@@ -53,9 +53,11 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
                          ban_events_pb2.DESCRIPTOR.services_by_name["BanEventService"],
                          users_pb2.DESCRIPTOR.services_by_name["UserService"])
     moderation = GrpcModerationClient(channel)
+    # The bots' own Bot API clients (admin lookups in the command handlers).
+    apis = {name: BotApiClient(config.token_for(name), base_url=base_url) for name in tenants}
     bots = {
         name: TenantBot(name, make_bot(config.token_for(name), base_url),
-                        make_dispatcher(name, rt.redis, moderation,
+                        make_dispatcher(name, rt.redis, moderation, apis[name],
                                         commands_per_minute=config.telegram_commands_per_minute,
                                         admin_cache_seconds=config.telegram_admin_cache_seconds),
                         config.webhook_secret_for(name))
@@ -76,6 +78,8 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
     async def close_bots() -> None:
         for entry in bots.values():
             await entry.bot.session.close()
+        for api in apis.values():
+            await api.aclose()
 
     rt.server.on_stop(close_bots)
 

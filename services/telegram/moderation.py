@@ -40,6 +40,16 @@ class BanReport:
     at: datetime
     username: str = ""
     chat_title: str = ""
+    #: Required by the Ban Event Service; Telegram gives none, so one is made from the update.
+    reason: str = ""
+
+
+def default_reason(event_type: str, chat_title: str = "") -> str:
+    """The reason stored for a ban event seen in a chat_member update (Telegram gives none)."""
+    what = {"ban": "banned", "kick": "removed", "restrict": "restricted",
+            "unban": "unbanned"}.get(event_type, event_type)
+    where = f" in {chat_title}" if chat_title else ""
+    return f"{what}{where} (seen by the bot in Telegram)"[:1000]
 
 
 @dataclass
@@ -148,7 +158,8 @@ class GrpcModerationClient:
         request = ban_events_pb2.RegisterBanEventRequest(
             event_id=report.event_id, user_id=report.user_id, chat_id=report.chat_id,
             event_type=report.event_type, event_timestamp=ts, username=report.username,
-            chat_title=report.chat_title)
+            chat_title=report.chat_title,
+            reason=report.reason or default_reason(report.event_type, report.chat_title))
         if report.ban_duration is not None:
             request.ban_duration = report.ban_duration
         if report.initiator_user_id is not None:

@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API server for tests: real JSON on a local port, with state.
+"""A fake Telegram Bot API server for tests and ``tenantry dev``: real JSON on a local port.
 
 ``FakeBotApi`` is an aiohttp web app on 127.0.0.1 (ephemeral port) answering
 ``POST|GET /bot<token>/<method>`` the way api.telegram.org does: ``{"ok": true,
@@ -16,7 +16,22 @@ scripted to misbehave:
 * chats the bot is not in (403), chats that do not exist (400 "chat not
   found"), missing ban rights (400 "not enough rights ..."), unknown users;
 * ``getUpdates`` / ``setWebhook`` / ``deleteWebhook`` / ``getWebhookInfo`` and
-  ``push_update`` for bot front ends.
+  ``push_update`` for bot front ends; ``answerCallbackQuery`` and
+  ``editMessageText`` for inline keyboards.
+
+A small control API lets another process (``tenantry dev``, the demo script)
+script and inspect it over HTTP, under ``/__fake__/``:
+
+* ``POST /__fake__/chats`` ``{"chat_id", "title", "members": {uid: status},
+  "admins": [uid], "bot_status", "bot_can_restrict", "type"}`` → the chat;
+* ``GET /__fake__/calls?method=&chat_id=&ok=&since=`` → ``{"calls": [...]}``
+  (``since`` = index of the first call to return; ``next`` is the next index);
+* ``GET /__fake__/status?chat_id=&user_id=`` → ``{"status": ...}``;
+* ``GET /__fake__/messages?chat_id=`` → the messages the bot sent there;
+* ``GET /__fake__/health`` → ``{"ok": true}``.
+
+Standalone: ``python -m services.telegram_api.fake --port 8099 --token T``
+(SIGTERM or Ctrl-C stops it cleanly).
 
 Usage::
 
@@ -27,8 +42,11 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,13 +144,18 @@ class FakeBotApi:
         self.port = 0
 
     # -- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> str:
-        """Listen on 127.0.0.1 (ephemeral port); return the base URL for the client."""
+    async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on ``host:port`` (default: an ephemeral port); return the client's base URL."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_post("/__fake__/chats", self._ctl_add_chat)
+        app.router.add_get("/__fake__/calls", self._ctl_calls)
+        app.router.add_get("/__fake__/status", self._ctl_status)
+        app.router.add_get("/__fake__/messages", self._ctl_messages)
+        app.router.add_get("/__fake__/health", self._ctl_health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, host, port)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]
@@ -326,14 +349,19 @@ class FakeBotApi:
 
     def _member(self, chat: FakeChat, user_id: int) -> dict[str, Any]:
         if user_id == BOT_ID:
-            return {"status": chat.bot_status, "user": self._bot_user(),
-                    "can_restrict_members": chat.bot_can_restrict,
-                    "can_be_edited": False}
+            if chat.bot_status == "administrator":
+                return {"status": "administrator", "user": self._bot_user(),
+                        **_admin_rights(can_restrict=chat.bot_can_restrict)}
+            return {"status": chat.bot_status, "user": self._bot_user()}
         entry = chat.members.get(user_id, {"status": "left", "until_date": 0})
         member: dict[str, Any] = {
             "status": entry["status"],
             "user": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
         }
+        if entry["status"] == "administrator":
+            member.update(_admin_rights(can_restrict=True, can_be_edited=True))
+        elif entry["status"] == "creator":
+            member["is_anonymous"] = False
         if entry["status"] in ("kicked", "restricted"):
             member["until_date"] = entry.get("until_date", 0)
         if entry["status"] == "restricted":
@@ -412,6 +440,30 @@ class FakeBotApi:
         chat.messages.append(message)
         return message
 
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        if not params.get("callback_query_id"):
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        return True
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
+        if chat is None:
+            raise _ApiError(400, "Bad Request: chat not found")
+        text = params.get("text")
+        if not text:
+            raise _ApiError(400, "Bad Request: message text is empty")
+        message_id = int(params.get("message_id") or 0)
+        for message in chat.messages:
+            if message["message_id"] == message_id:
+                message["text"] = str(text)
+                message["edit_date"] = int(time.time())
+                return message
+        # Messages sent before a restart of the fake: answer as Telegram would for a known one.
+        return {"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()),
+                "chat": {"id": chat.chat_id, "type": chat.type, "title": chat.title},
+                "from": self._bot_user(), "text": str(text)}
+
     async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         if offset:  # confirms (drops) everything before offset, as Telegram does
@@ -442,8 +494,123 @@ class FakeBotApi:
                 "pending_update_count": len(self.updates)}
 
 
+    # -- control API (/__fake__/) ------------------------------------------------------------
+    async def _ctl_health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "bot_id": BOT_ID, "bot_username": self.bot_username})
+
+    async def _ctl_add_chat(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            members = {int(uid): str(status) for uid, status in (body.get("members") or {}).items()}
+            chat = self.add_chat(int(body["chat_id"]), title=str(body.get("title") or ""),
+                                 members=members, admins=[int(u) for u in body.get("admins") or []],
+                                 bot_status=str(body.get("bot_status") or "administrator"),
+                                 bot_can_restrict=bool(body.get("bot_can_restrict", True)),
+                                 type=str(body.get("type") or "supergroup"))
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            return web.json_response({"ok": False, "description": f"bad chat: {exc}"}, status=400)
+        return web.json_response({"ok": True, "chat": _chat_json(chat)})
+
+    async def _ctl_calls(self, request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            chat_id = int(query["chat_id"]) if query.get("chat_id") else None
+            since = int(query.get("since") or 0)
+        except ValueError:
+            return web.json_response({"ok": False, "description": "chat_id/since must be integers"},
+                                     status=400)
+        ok = {"true": True, "false": False}.get(query.get("ok", "").lower())
+        method = query.get("method") or None
+        calls = [
+            {"index": i, "method": c.method, "params": c.params, "status": c.status, "ok": c.ok,
+             "description": c.description}
+            for i, c in enumerate(self.calls) if i >= since
+            and (method is None or c.method == method)
+            and (chat_id is None or c.chat_id == chat_id)
+            and (ok is None or c.ok == ok)]
+        return web.json_response({"ok": True, "calls": calls, "next": len(self.calls)},
+                                 dumps=_dumps)
+
+    async def _ctl_status(self, request: web.Request) -> web.Response:
+        try:
+            chat_id, user_id = int(request.query["chat_id"]), int(request.query["user_id"])
+        except (KeyError, ValueError):
+            return web.json_response({"ok": False, "description": "chat_id and user_id required"},
+                                     status=400)
+        entry = self.chats.get(chat_id)
+        until = int((entry.members.get(user_id) or {}).get("until_date", 0)) if entry else 0
+        return web.json_response({"ok": True, "chat_id": chat_id, "user_id": user_id,
+                                  "status": self.status_of(chat_id, user_id), "until_date": until})
+
+    async def _ctl_messages(self, request: web.Request) -> web.Response:
+        try:
+            chat_id = int(request.query["chat_id"])
+        except (KeyError, ValueError):
+            return web.json_response({"ok": False, "description": "chat_id required"}, status=400)
+        chat = self.chats.get(chat_id)
+        return web.json_response({"ok": True, "messages": chat.messages if chat else []})
+
+
+def _admin_rights(*, can_restrict: bool, can_be_edited: bool = False) -> dict[str, Any]:
+    """Every field of a ChatMemberAdministrator as the Bot API documents it (but status, user)."""
+    return {
+        "can_be_edited": can_be_edited, "is_anonymous": False, "can_manage_chat": True,
+        "can_delete_messages": True, "can_manage_video_chats": True,
+        "can_restrict_members": can_restrict, "can_promote_members": False,
+        "can_change_info": True, "can_invite_users": True, "can_post_stories": False,
+        "can_edit_stories": False, "can_delete_stories": False, "can_pin_messages": True,
+        "can_manage_topics": False,
+    }
+
+
+def _chat_json(chat: FakeChat) -> dict[str, Any]:
+    return {"chat_id": chat.chat_id, "title": chat.title, "type": chat.type,
+            "bot_status": chat.bot_status, "bot_can_restrict": chat.bot_can_restrict,
+            "members": {str(uid): m["status"] for uid, m in chat.members.items()}}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
 def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
     body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
     return web.json_response(body, status=code)
+
+
+async def serve(host: str, port: int, token: str | None, bot_username: str,
+                stop: asyncio.Event | None = None) -> None:
+    """Run the fake on ``host:port`` until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    fake = FakeBotApi(token=token, bot_username=bot_username)
+    await fake.start(host=host, port=port)
+    print(f"fake Telegram Bot API on {fake.base_url.replace('127.0.0.1', host)}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await fake.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m services.telegram_api.fake --port P [--token T]``: serve until SIGTERM/Ctrl-C."""
+    parser = argparse.ArgumentParser(description="A fake Telegram Bot API server (local use only).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--token", default=None,
+                        help="accept only this bot token (default: any); never printed")
+    parser.add_argument("--bot-username", default="tenantry_dev_bot")
+    args = parser.parse_args(argv)
+    asyncio.run(serve(args.host, args.port, args.token, args.bot_username))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
