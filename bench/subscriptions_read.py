@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from services.kit.service import run_async  # noqa: E402
+
 ADMINS = 1000
 SUBS_PER_ADMIN = 5
 CHAT_OF = -1_000_000  # admin a's chat is CHAT_OF - a
@@ -75,23 +77,29 @@ def serve_grpc(port: int) -> None:
         register_subscriptions(rt)
         await rt.server.serve_until_signalled()
 
-    asyncio.run(run())
+    run_async(run())
 
 
-def serve_gateway(port: int, grpc_port: int) -> None:
-    """Child: the gateway, routing moderation to the child above."""
-    import uvicorn
-
+def gateway_app() -> object:
+    """The gateway app routing every backend to ``BENCH_GRPC_ADDR`` (a uvicorn factory)."""
     from services.gateway.app import create_app
     from services.kit.logs import configure_logging
     from services.kit.settings import Settings
 
     configure_logging("gateway", "WARNING", True)
-    addr = f"127.0.0.1:{grpc_port}"
-    settings = Settings(moderation_addr=addr, identity_addr=addr, notification_addr=addr,
-                        analytics_addr=addr)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)
+    addr = os.environ["BENCH_GRPC_ADDR"]
+    return create_app(Settings(moderation_addr=addr, identity_addr=addr, notification_addr=addr,
+                               analytics_addr=addr))
+
+
+def serve_gateway(port: int, grpc_port: int, workers: int = 1) -> None:
+    """Child: the gateway (uvicorn: uvloop + httptools when installed, no access log),
+    ``workers`` processes sharing the port, routing moderation to the child above."""
+    import uvicorn
+
+    os.environ["BENCH_GRPC_ADDR"] = f"127.0.0.1:{grpc_port}"
+    uvicorn.run("bench.subscriptions_read:gateway_app", factory=True, host="127.0.0.1", port=port,
+                workers=workers, log_level="warning", access_log=False)
 
 
 # -- setup ----------------------------------------------------------------------------------
@@ -155,50 +163,130 @@ async def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 # -- load -----------------------------------------------------------------------------------
+class _Conn(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection, one request in flight (a lean client: the load
+    generator shares the machine's cores with the servers, so it must cost little)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buf[:end]).lower()
+        length = 0
+        at = head.find(b"content-length:")
+        if at >= 0:
+            stop = head.find(b"\r\n", at)
+            length = int(head[at + 15:stop if stop >= 0 else len(head)])
+        if len(self.buf) < end + 4 + length:
+            return
+        status = int(head[9:12])
+        del self.buf[:end + 4 + length]
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection closed"))
+
+
+class LeanClient:
+    """Open-loop HTTP GETs over a pool of keep-alive connections (a new one when all are busy)."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str], max_connections: int = 256) -> None:
+        self.host, self.port = host, port
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.idle: list[_Conn] = []
+        self.opened = 0
+        # At most this many connections (like a client's pool); past it a request waits for
+        # a free one, and its latency still counts from its scheduled time.
+        self.slots = asyncio.Semaphore(max_connections)
+
+    async def _conn(self) -> _Conn:
+        while self.idle:
+            conn = self.idle.pop()
+            if not conn.closed:
+                return conn
+        _, conn = await asyncio.get_running_loop().create_connection(_Conn, self.host, self.port)
+        self.opened += 1
+        return conn
+
+    async def get(self, path: str, timeout: float = 10.0) -> int:
+        async with self.slots:
+            conn = await self._conn()
+            conn.waiter = asyncio.get_running_loop().create_future()
+            assert conn.transport is not None
+            conn.transport.write(f"GET {path} HTTP/1.1\r\nhost: bench\r\n{self.extra}\r\n".encode())
+            try:
+                status = await asyncio.wait_for(conn.waiter, timeout)
+            except BaseException:
+                conn.transport.close()
+                raise
+            self.idle.append(conn)
+            return status
+
+    def close(self) -> None:
+        for conn in self.idle:
+            if conn.transport is not None:
+                conn.transport.close()
+
+
 async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
     """Open-loop load at ``rate``/s for ``seconds``; latency percentiles (ms) and rates."""
-    import aiohttp
-
+    host, port = base.removeprefix("http://").split(":")
+    client = LeanClient(host, int(port), headers)
     total = int(rate * seconds)
     latencies: list[float] = []
     errors = 0
     statuses: dict[str, int] = {}
     rnd = random.Random(7)
-    connector = aiohttp.TCPConnector(limit=512)
-    timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
-        async def one(url: str, scheduled: float) -> None:
-            nonlocal errors
-            try:
-                async with session.get(url) as r:
-                    await r.read()
-                    if r.status != 200:
-                        errors += 1
-                        statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
-                        return
-            except (aiohttp.ClientError, TimeoutError) as err:
-                errors += 1
-                statuses[type(err).__name__] = statuses.get(type(err).__name__, 0) + 1
-                return
-            latencies.append(time.perf_counter() - scheduled)
 
-        # Warm up caches and connection pools (not measured).
-        await asyncio.gather(*(one(base + path_of.format(a=a, c=CHAT_OF - a), time.perf_counter())
-                               for a in range(1, 201)))
-        latencies.clear()
-        errors = 0
-        tasks = []
-        t0 = time.perf_counter()
-        for i in range(total):
-            scheduled = t0 + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+    async def one(path: str, scheduled: float) -> None:
+        nonlocal errors
+        try:
+            status = await client.get(path)
+        except (OSError, TimeoutError) as err:
+            errors += 1
+            statuses[type(err).__name__] = statuses.get(type(err).__name__, 0) + 1
+            return
+        if status != 200:
+            errors += 1
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            return
+        latencies.append(time.perf_counter() - scheduled)
+
+    # Warm up caches and connection pools (not measured).
+    for chunk in range(0, ADMINS, 100):
+        await asyncio.gather(*(one(path_of.format(a=a, c=CHAT_OF - a), time.perf_counter())
+                               for a in range(chunk + 1, chunk + 101)))
+    latencies.clear()
+    errors = 0
+    statuses.clear()
+    tasks = []
+    t0 = time.perf_counter()
+    sent = 0
+    while sent < total:
+        due = min(total, int((time.perf_counter() - t0) * rate) + 1)
+        while sent < due:
             a = rnd.randint(1, ADMINS)
-            tasks.append(asyncio.create_task(one(base + path_of.format(a=a, c=CHAT_OF - a), scheduled)))
-        sent_in = time.perf_counter() - t0
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - t0
+            tasks.append(asyncio.create_task(one(path_of.format(a=a, c=CHAT_OF - a), t0 + sent / rate)))
+            sent += 1
+        await asyncio.sleep(max(0.0, t0 + sent / rate - time.perf_counter()))
+    sent_in = time.perf_counter() - t0
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - t0
+    client.close()
     ok = sorted(latencies)
     if statuses:
         print(f"{base}: failures {statuses}", file=sys.stderr)
@@ -208,7 +296,8 @@ async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dic
 
     return {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
             "mean": statistics.fmean(ok) * 1000 if ok else float("nan"),
-            "offered": total / sent_in, "achieved": len(ok) / elapsed, "ok": len(ok), "errors": errors}
+            "offered": total / sent_in, "achieved": len(ok) / elapsed, "ok": len(ok), "errors": errors,
+            "connections": client.opened}
 
 
 def machine() -> str:
@@ -262,6 +351,8 @@ def main() -> None:
     parser.add_argument("--rate", default="1000", help="requests/s; several comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--gateway-workers", type=int, default=1,
+                        help="gateway processes (uvicorn workers); the chart scales replicas")
     parser.add_argument("--role", choices=["grpc", "gateway"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--grpc-port", type=int, help=argparse.SUPPRESS)
@@ -270,7 +361,7 @@ def main() -> None:
     if args.role == "grpc":
         return serve_grpc(args.port)
     if args.role == "gateway":
-        return serve_gateway(args.port, args.grpc_port)
+        return serve_gateway(args.port, args.grpc_port, args.gateway_workers)
 
     os.environ.setdefault("JWT_SECRET", "bench-secret-" + "x" * 32)
     os.environ["LOG_LEVEL"] = "WARNING"
@@ -286,8 +377,8 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen([*me, "--role", "grpc", "--port", str(grpc_port)], env=env),
-        subprocess.Popen([*me, "--role", "gateway", "--port", str(gw_port), "--grpc-port", str(grpc_port)],
-                         env=env),
+        subprocess.Popen([*me, "--role", "gateway", "--port", str(gw_port), "--grpc-port", str(grpc_port),
+                          "--gateway-workers", str(args.gateway_workers)], env=env),
         subprocess.Popen([sys.executable, str(ROOT / "bench" / "baseline_fastapi.py"), "--port", str(base_port),
                           "--database-url", get_settings().plain_database_url, "--schema", baseline_schema],
                          env=env),
@@ -310,7 +401,7 @@ def main() -> None:
                     rate, args.seconds, {})
             return out
 
-        results = asyncio.run(run_all())
+        results = run_async(run_all())
     finally:
         for p in procs:
             p.terminate()

@@ -8,6 +8,7 @@ kept unchanged below it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from google.api import annotations_pb2
 from google.protobuf import message_factory
-from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import Descriptor, MethodDescriptor, ServiceDescriptor
 
 from services.kit.settings import Settings
 
@@ -107,14 +108,19 @@ def build_routes() -> list[Route]:
     return routes
 
 
+@functools.cache
+def _message_class(descriptor: Descriptor) -> type:
+    return message_factory.GetMessageClass(descriptor)
+
+
 def request_class(route: Route) -> type:
-    """The generated class of the route's request message."""
-    return message_factory.GetMessageClass(route.method.input_type)
+    """The generated class of the route's request message (looked up once per type)."""
+    return _message_class(route.method.input_type)
 
 
 def response_class(route: Route) -> type:
-    """The generated class of the route's response message."""
-    return message_factory.GetMessageClass(route.method.output_type)
+    """The generated class of the route's response message (looked up once per type)."""
+    return _message_class(route.method.output_type)
 
 
 def target_of(route: Route, settings: Settings) -> str:

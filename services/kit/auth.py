@@ -57,19 +57,51 @@ def mint_service_token(service: str, tenant: str | None = None) -> str:
     return token
 
 
+#: Tokens whose signature, issuer and required claims were verified, by the exact token
+#: string (and key): a repeat presentation skips the HMAC and the JSON parsing, but still
+#: has its time claims checked (below) and the revocation list consulted (authenticate).
+_VERIFIED: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def _check_times(claims: dict[str, Any]) -> None:
+    """PyJWT's time checks (leeway 0) for a token verified earlier."""
+    now = time.time()
+    if int(claims["exp"]) <= now:
+        raise Unauthenticated("token expired", code="token_expired")
+    for name in ("iat", "nbf"):
+        value = claims.get(name)
+        if value is not None and int(value) > now:
+            raise Unauthenticated("invalid token", code="invalid_token")
+
+
 def decode_token(token: str, *, expected_typ: str | tuple[str, ...] = ("access", "service"),
                  settings: Settings | None = None) -> dict[str, Any]:
     """Verify signature, issuer, expiry and type; UNAUTHENTICATED on any failure."""
     settings = settings or get_settings()
-    try:
-        claims = jwt.decode(
-            token, settings.jwt_secret.get_secret_value(), algorithms=[settings.jwt_algorithm],
-            issuer=settings.jwt_issuer, options={"require": ["exp", "iat", "sub", "jti", "typ"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthenticated("token expired", code="token_expired") from None
-    except jwt.PyJWTError:
-        raise Unauthenticated("invalid token", code="invalid_token") from None
+    secret = settings.jwt_secret.get_secret_value()
+    key = (token, secret, settings.jwt_algorithm, settings.jwt_issuer)
+    verified = _VERIFIED.get(key)
+    if verified is not None:
+        try:
+            _check_times(verified)
+        except Unauthenticated:
+            _VERIFIED.pop(key, None)
+            raise
+        claims = dict(verified)
+    else:
+        try:
+            claims = jwt.decode(
+                token, secret, algorithms=[settings.jwt_algorithm],
+                issuer=settings.jwt_issuer, options={"require": ["exp", "iat", "sub", "jti", "typ"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthenticated("invalid token", code="invalid_token") from None
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.pop(next(iter(_VERIFIED)))
+        _VERIFIED[key] = dict(claims)
     allowed = (expected_typ,) if isinstance(expected_typ, str) else expected_typ
     if claims.get("typ") not in allowed:
         raise Unauthenticated("wrong token type", code="invalid_token")

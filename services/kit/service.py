@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 import structlog
 from google.protobuf.descriptor import ServiceDescriptor
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from .bus.consumer import BusConsumer, Handler
 from .bus.relay import OutboxRelay
@@ -36,6 +36,26 @@ log = structlog.get_logger("tenantry.runtime")
 
 Background = Callable[[asyncio.Event], Awaitable[None]]
 
+#: Redis connections per process (redis-py's default cap); a caller past it waits
+#: for a free connection instead of failing with "Too many connections".
+REDIS_POOL_SIZE = 100
+
+
+def redis_client(url: str, max_connections: int = REDIS_POOL_SIZE) -> Redis:
+    """A Redis client whose pool blocks (up to 10 s) when every connection is busy."""
+    return Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=max_connections,
+                                                           timeout=10))
+
+
+def run_async(main: Awaitable[Any]) -> Any:
+    """Run ``main`` on uvloop when it is installed (a faster event loop for grpc.aio,
+    asyncpg and redis), else on the default asyncio loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; asyncio is the fallback
+        return asyncio.run(main)  # type: ignore[arg-type]
+    return uvloop.run(main)  # type: ignore[arg-type]
+
 
 class Runtime:
     """Shared resources and lifecycle of one service process."""
@@ -45,7 +65,7 @@ class Runtime:
         self.name = name
         self.settings = settings or get_settings()
         self.db = Database.from_settings()
-        self.redis: Redis = Redis.from_url(self.settings.redis_url)
+        self.redis: Redis = redis_client(self.settings.redis_url)
         self.server = ServiceServer(name, port=port, host=self.settings.grpc_host,
                                     public_methods=public_methods, redis=self.redis,
                                     grace_seconds=self.settings.shutdown_grace_seconds)
@@ -160,4 +180,4 @@ def serve(name: str, *, port: int | None = None, options: dict[str, Any] | None 
         module.build(rt, **(options or {}))
         await rt.run()
 
-    asyncio.run(main())
+    run_async(main())
