@@ -320,15 +320,20 @@ class Identity:
 
     async def bootstrap_member(self, tenant: str, email: str, password: str, role: str,
                                display_name: str = "") -> str:
-        """Create (or reuse) an account and make it a member: the CLI's first-owner path."""
+        """Create (or reuse) an account and make it a member: the CLI's first-owner path.
+
+        An operator with database access runs this (``tenantry member add``, the dev
+        runner), so an existing account gets the given password and is reactivated.
+        """
         try:
             account = await self.register(email, password, display_name or email.split("@")[0])
             user_id = account.id
         except AlreadyExists:
-            async with self.engine.connect() as conn:
+            async with self.engine.begin() as conn:
                 user_id = str((await conn.execute(text(
-                    f'SELECT id FROM "{S}".users WHERE lower(email) = :e'),
-                    {"e": email.lower()})).scalar_one())
+                    f'UPDATE "{S}".users SET password_hash = :h, is_active = true, updated_at = now() '
+                    "WHERE lower(email) = :e RETURNING id"),
+                    {"e": email.strip().lower(), "h": _hasher.hash(password)})).scalar_one())
         async with self.engine.begin() as conn:
             await conn.execute(text(
                 f'INSERT INTO "{S}".memberships (tenant, user_id, role) VALUES (:t, :u, :r) '

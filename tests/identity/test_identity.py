@@ -156,3 +156,16 @@ async def test_grpc_probe_lists_services_and_health(identity):
     names, status = await probe(f"127.0.0.1:{rt.server.port}")
     assert "tenantry.identity.v1.IdentityService" in names
     assert status["(server)"] == "SERVING" and status["tenantry.identity.v1.IdentityService"] == "SERVING"
+
+
+async def test_bootstrap_member_resets_the_password_of_an_existing_account(identity, tenant_name):
+    stub, rt = identity
+    email = f"boot-{tenant_name}@example.com"
+    ident = Identity(rt.db.engine, rt.redis)
+    first = await ident.bootstrap_member(tenant_name, email, "first-password-1", "owner")
+    again = await ident.bootstrap_member(tenant_name, email, "second-password-2", "admin")
+    assert first == again
+    with pytest.raises(grpc.aio.AioRpcError):
+        await stub.Login(pb.LoginRequest(email=email, password="first-password-1"))
+    tokens = (await stub.Login(pb.LoginRequest(email=email, password="second-password-2"))).tokens
+    assert tokens.role == pb.ROLE_ADMIN
