@@ -49,9 +49,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def _serve_moderation(port: int) -> None:
-    """Child: the ban event API and the moderation outbox relay (as the real process wires them)."""
+    """Child: the ban event API and the moderation outbox relay (as the real process wires them;
+    with ``TENANTRY_OUTBOX_RELAY=separate`` the relay runs in its own child, below)."""
     from services.kit.logs import configure_logging
-    from services.kit.service import Runtime
+    from services.kit.service import Runtime, run_async
 
     configure_logging("moderation", "WARNING", True)
     from services.moderation.ban_events.grpc import register
@@ -62,7 +63,16 @@ def _serve_moderation(port: int) -> None:
         rt.relay("moderation")
         await rt.run()
 
-    asyncio.run(main())
+    run_async(main())
+
+
+def _serve_relay(port: int) -> None:
+    """Child: the relay role (``services.kit.service.serve_relay``) for the moderation app."""
+    from services.kit.logs import configure_logging
+    from services.kit.service import serve_relay
+
+    configure_logging("relay", "WARNING", True)
+    serve_relay("moderation", port=port, metrics=False)
 
 
 BASELINE_SCHEMA = "bench_baseline"
@@ -230,9 +240,17 @@ async def run_tenantry(args: argparse.Namespace, env: dict[str, str], engine, re
 
     await migrate(engine, "moderation", tenant)
     port = _free_port()
+    env = {**env, "OUTBOX_RELAY_BATCH": str(args.relay_batch),
+           "TENANTRY_OUTBOX_RELAY": "inline" if args.relay == "inline" else "separate"}
     proc = _spawn("serve-moderation", port, env)
+    relay_proc = None
+    if args.relay == "process":
+        relay_port = _free_port()
+        relay_proc = _spawn("serve-relay", relay_port, env)
     try:
         await _wait_port(port, proc)
+        if relay_proc is not None:
+            await _wait_port(relay_port, relay_proc)
         token, _ = issue_token("bench", typ="service", tenant=tenant, role="service", ttl=3600)
         meta = (("authorization", f"Bearer {token}"),)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}",
@@ -244,7 +262,7 @@ async def run_tenantry(args: argparse.Namespace, env: dict[str, str], engine, re
             for i in range(100)]), metadata=meta, timeout=60)
 
         # Build the requests before the clock starts, so the client's CPU goes to sending.
-        n_batches = max(4, int(args.seconds * args.target / args.batch * 1.5))
+        n_batches = max(4, int(args.seconds * max(args.target, args.rate) / args.batch * 1.5))
         requests = []
         for b in range(n_batches):
             requests.append(pb.BulkRegisterBanEventsRequest(events=[
@@ -280,6 +298,13 @@ async def run_tenantry(args: argparse.Namespace, env: dict[str, str], engine, re
             while time.perf_counter() < deadline and not queue.empty():
                 b = queue.get_nowait()
                 t0 = time.perf_counter()
+                if args.rate:
+                    # Open loop: batch b is due at started + b·batch/rate; its latency counts
+                    # from then, even if every caller was busy (no coordinated omission).
+                    t0 = started + b * args.batch / args.rate
+                    if t0 >= deadline:
+                        break
+                    await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
                 sent_at[b] = t0
                 reply = await stub.BulkRegisterBanEvents(requests[b], metadata=meta, timeout=120)
                 call_ms.append((time.perf_counter() - t0) * 1000)
@@ -297,6 +322,8 @@ async def run_tenantry(args: argparse.Namespace, env: dict[str, str], engine, re
         await channel.close()
     finally:
         _stop(proc)
+        if relay_proc is not None:
+            _stop(relay_proc)
     latencies = [(arrivals[f"b{b}-{i}"] - t0) * 1000 for b, t0 in sent_at.items() for i in range(args.batch)
                  if f"b{b}-{i}" in arrivals]
     return {"events": created, "seconds": elapsed, "events_per_s": created / elapsed,
@@ -410,7 +437,9 @@ async def main(args: argparse.Namespace) -> None:
 def _report(args: argparse.Namespace, ours: dict[str, float], base: dict[str, float]) -> None:
     m = _machine()
     print(f"\nMachine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}, {m['os']}; "
-          f"{args.seconds:g} s per run, bulk batch {args.batch}, {args.callers} concurrent callers; "
+          f"{args.seconds:g} s per run, bulk batch {args.batch}, {args.callers} concurrent callers, "
+          f"relay {args.relay} (batch {args.relay_batch}); "
+          f"{'offered ' + format(args.rate, ',') + ' events/s open loop' if args.rate else 'closed loop'}; "
           f"baseline concurrency {args.baseline_concurrency}.\n")
     print("| path | events | events/s | register→ban.detected p50 | p95 | p99 | max |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -432,11 +461,19 @@ if __name__ == "__main__":
     parser.add_argument("--callers", type=int, default=2, help="concurrent bulk callers")
     parser.add_argument("--target", type=int, default=10_000, help="events/s to prepare requests for")
     parser.add_argument("--baseline-concurrency", type=int, default=32, help="concurrent baseline requests")
+    parser.add_argument("--rate", type=int, default=0,
+                        help="offered events/s, open loop (0: each caller sends as fast as it can)")
+    parser.add_argument("--relay", choices=("process", "inline"), default="process",
+                        help="outbox relay in its own process (the relay role) or inside the moderation process")
+    parser.add_argument("--relay-batch", type=int, default=5000, help="outbox rows per relay transaction")
     parser.add_argument("--serve-moderation", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-relay", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.serve_moderation:
         _serve_moderation(ns.serve_moderation)
+    elif ns.serve_relay:
+        _serve_relay(ns.serve_relay)
     elif ns.serve_baseline:
         _serve_baseline(ns.serve_baseline)
     else:

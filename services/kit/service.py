@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -35,6 +36,10 @@ from .tracing import configure_tracing
 log = structlog.get_logger("tenantry.runtime")
 
 Background = Callable[[asyncio.Event], Awaitable[None]]
+
+#: ``inline`` (default): a service relays its app's outbox in-process; ``separate``: it
+#: does not, and a relay role (:func:`serve_relay`) runs on its own.
+RELAY_MODE_ENV = "TENANTRY_OUTBOX_RELAY"
 
 #: Redis connections per process (redis-py's default cap); a caller past it waits
 #: for a free connection instead of failing with "Too many connections".
@@ -87,10 +92,17 @@ class Runtime:
         self._background.append((name, work))
 
     def relay(self, app: str) -> OutboxRelay:
-        """Relay ``app``'s outbox for every tenant that has the app."""
+        """Relay ``app``'s outbox for every tenant that has the app.
+
+        With ``TENANTRY_OUTBOX_RELAY=separate`` the relay is not run in this process:
+        a relay role (:func:`serve_relay`, e.g. its own Deployment) publishes instead,
+        so the service's cores go to its calls. Several relays share the work safely
+        (``FOR UPDATE SKIP LOCKED``).
+        """
         relay = OutboxRelay(self.db.engine, self.redis, app, batch_size=self.settings.outbox_relay_batch,
                             poll_interval=self.settings.outbox_poll_interval_seconds)
-        self.background(f"relay:{app}", relay.run)
+        if os.environ.get(RELAY_MODE_ENV, "inline") != "separate":
+            self.background(f"relay:{app}", relay.run)
         return relay
 
     def consume(self, group: str, handlers: dict[str, Handler], *, app: str,
@@ -160,6 +172,27 @@ class Runtime:
         """Start, then serve until SIGTERM/SIGINT, then shut down gracefully."""
         self._begin()
         await self.server.serve_until_signalled()
+
+
+def build_relay(rt: Runtime, app: str) -> OutboxRelay:
+    """Wire a relay-only runtime: health on its port, ``app``'s outbox relay in the background."""
+    relay = OutboxRelay(rt.db.engine, rt.redis, app, batch_size=rt.settings.outbox_relay_batch,
+                        poll_interval=rt.settings.outbox_poll_interval_seconds)
+    rt.background(f"relay:{app}", relay.run)
+    return relay
+
+
+def serve_relay(app: str, *, port: int = 0, metrics: bool = True) -> None:
+    """Run only ``app``'s outbox relay (the "relay" role), until SIGTERM/SIGINT."""
+    settings = get_settings()
+    configure_logging(f"relay-{app}", settings.log_level, settings.log_json)
+
+    async def main() -> None:
+        rt = Runtime(f"relay-{app}", port=port, settings=settings, metrics=metrics)
+        build_relay(rt, app)
+        await rt.run()
+
+    run_async(main())
 
 
 def load_service(name: str) -> Any:

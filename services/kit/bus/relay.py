@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -29,6 +30,19 @@ log = structlog.get_logger("tenantry.relay")
 #: Streams are capped (approximately) so a consumer-less topic cannot grow forever;
 #: retention trimming (:func:`services.kit.bus.streams.trim_by_age`) is the real policy.
 STREAM_MAXLEN = 1_000_000
+
+#: Rows per server-side publishing call: bounds how long one call holds Redis (~1 ms).
+PUBLISH_CHUNK = 500
+
+# KEYS: the chunk's streams; ARGV: maxlen, then (stream index, event_id, envelope) per row.
+_XADD_MANY = """
+local maxlen = ARGV[1]
+for i = 2, #ARGV, 3 do
+  redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', maxlen, '*',
+             'event_id', ARGV[i + 1], 'envelope', ARGV[i + 2])
+end
+return (#ARGV - 1) / 3
+"""
 
 
 class OutboxRelay:
@@ -56,12 +70,7 @@ class OutboxRelay:
             ), {"n": self.batch_size})).all()
             if not rows:
                 return 0
-            pipe = self.redis.pipeline(transaction=False)
-            for row in rows:
-                pipe.xadd(stream_key(tenant, row.topic),
-                          {"event_id": str(row.event_id), "envelope": bytes(row.envelope)},
-                          maxlen=STREAM_MAXLEN, approximate=True)
-            await pipe.execute()
+            await self._publish(tenant, rows)
             ids = [row.id for row in rows]
             if self._after_publish is not None:
                 await self._after_publish(ids)
@@ -70,6 +79,29 @@ class OutboxRelay:
             ), {"ids": ids})
         OUTBOX_PUBLISHED.labels(self.app).inc(len(rows))
         return len(rows)
+
+    async def _publish(self, tenant: str, rows: Sequence[Any]) -> None:
+        """XADD every row to its topic's stream, in id order, in one round trip.
+
+        The XADDs run server-side in chunks of PUBLISH_CHUNK (one small script call per
+        chunk, pipelined): the same entries (fields ``event_id`` and ``envelope``, MAXLEN ~)
+        as one XADD per row, but without packing and parsing a command per row, which
+        was most of the relay's CPU.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        for start in range(0, len(rows), PUBLISH_CHUNK):
+            keys: list[str] = []
+            local: dict[str, int] = {}
+            args: list[Any] = [STREAM_MAXLEN]
+            for row in rows[start:start + PUBLISH_CHUNK]:
+                topic = row.topic
+                index = local.get(topic)
+                if index is None:
+                    keys.append(stream_key(tenant, topic))
+                    index = local[topic] = len(keys)
+                args += (index, str(row.event_id), bytes(row.envelope))
+            pipe.eval(_XADD_MANY, len(keys), *keys, *args)
+        await pipe.execute()
 
     async def drain(self, tenant: str) -> int:
         """Publish until ``tenant``'s outbox is empty; return the total."""

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from tenantry.moderation.v1 import events_pb2
 
 from services.kit.bus.events import EventEnvelope, new_event
+from services.kit.bus.outbox import EnvelopePacker, PackedEvent
 
 from .model import BanEventInput
 
@@ -32,17 +33,19 @@ class _Stamps:
 
 
 def envelopes_for_batch(tenant: str, rows: Sequence[tuple[int, BanEventInput, datetime, datetime]]
-                        ) -> list[EventEnvelope]:
+                        ) -> list[EventEnvelope | PackedEvent]:
     """``ban.detected`` and ``ban.registered`` for each newly stored (id, item, event time, created_at).
 
     The first envelope comes from the kit's :func:`new_event`; the rest reuse its
     headers (request id and trace context are the same for the whole request),
     because propagating the trace context per event cost more than the INSERT
-    on a 5,000-event batch.
+    on a 5,000-event batch. They are serialized directly (:class:`EnvelopePacker`:
+    the same bytes as building each EventEnvelope, at a fraction of the cost).
     """
-    out: list[EventEnvelope] = []
+    out: list[EventEnvelope | PackedEvent] = []
     headers: dict[str, str] | None = None
     stamp = _Stamps()
+    packers: dict[datetime, EnvelopePacker] = {}
     for row_id, item, event_timestamp, created_at in rows:
         when = stamp(event_timestamp)
         detected = events_pb2.BanDetected(
@@ -60,10 +63,12 @@ def envelopes_for_batch(tenant: str, rows: Sequence[tuple[int, BanEventInput, da
                 headers = dict(first.headers)
                 out.append(first)
                 continue
-            packed = any_pb2.Any()
-            packed.Pack(payload)
-            out.append(EventEnvelope(event_id=new_event_id(), event_type=topic, tenant=tenant,
-                                     timestamp=stamp(created_at), payload=packed, headers=headers))
+            packer = packers.get(created_at)
+            if packer is None:
+                packer = packers[created_at] = EnvelopePacker(EventEnvelope(
+                    tenant=tenant, timestamp=stamp(created_at), headers=headers))
+            out.append(packer.pack(new_event_id(), topic, payload.DESCRIPTOR.full_name,
+                                   payload.SerializeToString()))
     return out
 
 
