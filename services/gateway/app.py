@@ -30,10 +30,11 @@ from services.kit import context
 from services.kit.auth import decode_token, principal_from_claims
 from services.kit.db import make_engine
 from services.kit.errors import ServiceError, Unauthenticated
-from services.kit.grpc_client import make_channel
+from services.kit.grpc_client import DEFAULT_DEADLINE, service_config
 from services.kit.metrics import HTTP_DURATION, HTTP_REQUESTS
 from services.kit.naming import tenant_key
 from services.kit.settings import Settings, get_settings
+from services.kit.tracing import inject_headers
 
 from . import ratelimit
 from .binding import bind
@@ -64,6 +65,26 @@ class JSONBody(JSONResponse):
         return orjson.dumps(content)
 
 
+def _channel(target: str, *services: Any) -> grpc.aio.Channel:
+    """The kit's client channel (service config: deadlines, retries) without its client
+    interceptor: the gateway adds the same metadata itself (:func:`_call_metadata`), and
+    a grpc.aio interceptor costs ~50 µs of CPU per call."""
+    return grpc.aio.insecure_channel(
+        target, options=[("grpc.service_config", service_config(*services, timeout=DEFAULT_DEADLINE)),
+                         ("grpc.enable_retries", 1)])
+
+
+def _call_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """What the kit's client interceptor sends: request id, trace context, the caller's token."""
+    metadata: tuple[tuple[str, str], ...] = (("x-request-id", context.request_id()),)
+    trace_headers = inject_headers()
+    if trace_headers:
+        metadata += tuple(trace_headers.items())
+    if token:
+        metadata += (("authorization", token),)
+    return metadata
+
+
 def _serialize(message: Any) -> bytes:
     return bytes(message.SerializeToString())
 
@@ -78,7 +99,7 @@ class Backends:
             services = by_target.setdefault(target_of(route, settings), [])
             if route.service not in services:
                 services.append(route.service)
-        self.channels = {t: make_channel(t, *svcs) for t, svcs in by_target.items()}
+        self.channels = {t: _channel(t, *svcs) for t, svcs in by_target.items()}
         self.services = by_target
         #: One unary callable per gRPC method, built once (routes never change).
         self.stubs: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
@@ -136,11 +157,9 @@ def _handler(route: Route, app: FastAPI) -> Callable[[Request], Awaitable[Respon
             message = bind(route, request.path_params, request.query_params.multi_items(), body)
         except ServiceError as err:
             return from_service_error(err)
-        metadata: tuple[tuple[str, str], ...] = (("x-request-id", context.request_id()),)
-        if token:
-            metadata += (("authorization", token),)
         try:
-            reply = await state.backends.stubs[full_method](message, metadata=metadata)
+            reply = await state.backends.stubs[full_method](message, metadata=_call_metadata(token),
+                                                            timeout=DEFAULT_DEADLINE)
         except grpc.RpcError as err:
             return from_rpc_error(err)
         return JSONBody(message_to_json(reply), status_code=status)

@@ -37,8 +37,8 @@ PublicMethods = frozenset[str]
 _HEALTH_AND_REFLECTION = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
-def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
-    return {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+def _metadata_of(pairs: Iterable[tuple[str, Any]] | None) -> dict[str, str]:
+    return {k: v for k, v in (pairs or ()) if isinstance(v, str)}
 
 
 def _wrap(handler: grpc.RpcMethodHandler,
@@ -81,6 +81,9 @@ class KitInterceptor(grpc.aio.ServerInterceptor):
         self.service = service
         self.public = frozenset(public)
         self.redis = redis
+        # The wrapped handler of each method, built on its first call: the wrapper reads
+        # the call's metadata from its context, so it need not be rebuilt per call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -89,11 +92,18 @@ class KitInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or details.method.startswith(_HEALTH_AND_REFLECTION):
             return handler
-        meta = _metadata(details)
-        method = details.method
+        cached = self._wrapped.get(details.method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = _wrap(handler, self._around(details.method))
+        self._wrapped[details.method] = (handler, wrapped)
+        return wrapped
 
+    def _around(self, method: str) -> Callable[[Any, grpc.aio.ServicerContext, Callable[[], Awaitable[Any]]],
+                                               Awaitable[Any]]:
         async def around(request: Any, ctx: grpc.aio.ServicerContext,
                          call: Callable[[], Awaitable[Any]]) -> Any:
+            meta = _metadata_of(ctx.invocation_metadata())
             rid = context.set_request_id(meta.get("x-request-id"))
             started = time.perf_counter()
             code = "OK"
@@ -146,7 +156,7 @@ class KitInterceptor(grpc.aio.ServerInterceptor):
                         log.debug("rpc", method=method, ms=round(elapsed * 1000, 2))
                     context.reset_principal(token)
 
-        return _wrap(handler, around)
+        return around
 
     async def _authenticate(self, meta: dict[str, str]) -> context.Principal:
         header = meta.get("authorization", "")
