@@ -10,7 +10,6 @@ include chat_member, which Telegram only sends when asked).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from tenantry.moderation.v1 import ban_events_pb2, subscriptions_pb2, users_pb2
@@ -90,10 +89,27 @@ def _poller(entry: TenantBot):  # type: ignore[no-untyped-def]
         task = asyncio.create_task(entry.dispatcher.start_polling(
             entry.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False,
             close_bot_session=False))
-        await stop.wait()
-        with contextlib.suppress(RuntimeError):
-            await entry.dispatcher.stop_polling()  # lets the update being handled finish
-        await task
+        # aiogram hands each update to a task of its own, and stop_polling does not wait
+        # for them: the ones under way are waited for here (the runtime cancels us after
+        # SHUTDOWN_GRACE_SECONDS), so a reply being sent goes out before the bot's
+        # session and Redis are closed.
+        handling: set[asyncio.Task[object]] = getattr(entry.dispatcher, "_handle_update_tasks",
+                                                      set())
+        try:
+            await stop.wait()
+            try:
+                await entry.dispatcher.stop_polling()
+            except RuntimeError:  # stopped before polling began: nothing was handed out
+                task.cancel()
+            await asyncio.wait([task])
+            if handling:
+                await asyncio.wait(set(handling))
+        except asyncio.CancelledError:
+            for pending in (task, *handling):
+                pending.cancel()
+            raise
+        if not task.cancelled():
+            task.result()  # a polling failure surfaces (and is logged) here
     return poll
 
 
