@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import platform
 import random
@@ -36,6 +37,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -164,17 +166,23 @@ async def wait_http(url: str, timeout: float = 30.0) -> None:
 
 # -- load -----------------------------------------------------------------------------------
 class _Conn(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection, one request in flight (a lean client: the load
-    generator shares the machine's cores with the servers, so it must cost little)."""
+    """One keep-alive HTTP/1.1 connection of :class:`LeanClient`, one request in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, client: LeanClient) -> None:
+        self.client = client
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
-        self.waiter: asyncio.Future[int] | None = None
+        self.scheduled = 0.0  # of the request in flight; 0 when idle
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.client.ready(self)
+
+    def send(self, path: str, scheduled: float) -> None:
+        self.scheduled = scheduled
+        assert self.transport is not None
+        self.transport.write(f"GET {path} HTTP/1.1\r\nhost: bench\r\n{self.client.extra}\r\n".encode())
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -189,55 +197,133 @@ class _Conn(asyncio.Protocol):
             length = int(head[at + 15:stop if stop >= 0 else len(head)])
         if len(self.buf) < end + 4 + length:
             return
-        status = int(head[9:12])
         del self.buf[:end + 4 + length]
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(status)
+        scheduled, self.scheduled = self.scheduled, 0.0
+        self.client.done(self, int(head[9:12]), scheduled)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(ConnectionError("connection closed"))
+        if self.scheduled:
+            scheduled, self.scheduled = self.scheduled, 0.0
+            self.client.failed("ConnectionClosed", scheduled)
+        self.client.lost(self)
 
 
 class LeanClient:
-    """Open-loop HTTP GETs over a pool of keep-alive connections (a new one when all are busy)."""
+    """Open-loop HTTP GETs over a bounded pool of keep-alive connections, callback-driven
+    (no task or coroutine per request): the load generator shares the machine's cores
+    with the servers, so it must cost as little as possible. A request that finds every
+    connection busy waits in a queue; its latency still counts from its scheduled time."""
 
-    def __init__(self, host: str, port: int, headers: dict[str, str], max_connections: int = 256) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, headers: dict[str, str], max_connections: int = 256,
+                 timeout: float = 10.0) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
         self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.max_connections = max_connections
+        self.conns: list[_Conn] = []
         self.idle: list[_Conn] = []
+        self.queue: collections.deque[tuple[str, float]] = collections.deque()
+        self.connecting = 0
         self.opened = 0
-        # At most this many connections (like a client's pool); past it a request waits for
-        # a free one, and its latency still counts from its scheduled time.
-        self.slots = asyncio.Semaphore(max_connections)
+        self.latencies: list[float] = []
+        self.statuses: dict[str, int] = {}
+        self.errors = 0
+        self.outstanding = 0
+        self.all_done = asyncio.Event()
+        self.settled = asyncio.Event()  # no connection attempt pending
 
-    async def _conn(self) -> _Conn:
+    # -- connections --------------------------------------------------------------------------
+    def _open(self) -> None:
+        self.connecting += 1
+        self.opened += 1
+        task = asyncio.ensure_future(asyncio.get_running_loop().create_connection(
+            lambda: _Conn(self), self.host, self.port))
+        task.add_done_callback(self._opened)
+
+    def _opened(self, task: asyncio.Future[Any]) -> None:
+        self.connecting -= 1
+        if not self.connecting:
+            self.settled.set()
+        if task.exception() is not None:
+            self.errors += 1
+            self.statuses["ConnectError"] = self.statuses.get("ConnectError", 0) + 1
+            if self.queue:
+                self.queue.popleft()
+                self._finished()
+
+    def ready(self, conn: _Conn) -> None:
+        self.conns.append(conn)
+        self._next(conn)
+
+    def lost(self, conn: _Conn) -> None:
+        if conn in self.conns:
+            self.conns.remove(conn)
+        if conn in self.idle:
+            self.idle.remove(conn)
+        if self.queue and len(self.conns) + self.connecting < self.max_connections:
+            self._open()
+
+    async def open(self, n: int) -> None:
+        """Pre-open ``n`` connections (before the measured window)."""
+        self.settled.clear()
+        for _ in range(n):
+            self._open()
+        await self.settled.wait()
+
+    # -- requests -----------------------------------------------------------------------------
+    def get(self, path: str, scheduled: float) -> None:
+        """Send now on an idle connection, or queue until one is free."""
+        self.outstanding += 1
+        self.all_done.clear()
         while self.idle:
             conn = self.idle.pop()
             if not conn.closed:
-                return conn
-        _, conn = await asyncio.get_running_loop().create_connection(_Conn, self.host, self.port)
-        self.opened += 1
-        return conn
+                conn.send(path, scheduled)
+                return
+        self.queue.append((path, scheduled))
+        if len(self.conns) + self.connecting < self.max_connections:
+            self._open()
 
-    async def get(self, path: str, timeout: float = 10.0) -> int:
-        async with self.slots:
-            conn = await self._conn()
-            conn.waiter = asyncio.get_running_loop().create_future()
-            assert conn.transport is not None
-            conn.transport.write(f"GET {path} HTTP/1.1\r\nhost: bench\r\n{self.extra}\r\n".encode())
-            try:
-                status = await asyncio.wait_for(conn.waiter, timeout)
-            except BaseException:
-                conn.transport.close()
-                raise
+    def _next(self, conn: _Conn) -> None:
+        if self.queue:
+            conn.send(*self.queue.popleft())
+        else:
             self.idle.append(conn)
-            return status
+
+    def _finished(self) -> None:
+        self.outstanding -= 1
+        if self.outstanding == 0:
+            self.all_done.set()
+
+    def done(self, conn: _Conn, status: int, scheduled: float) -> None:
+        if status == 200:
+            self.latencies.append(time.perf_counter() - scheduled)
+        else:
+            self.errors += 1
+            self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+        self._finished()
+        self._next(conn)
+
+    def failed(self, reason: str, scheduled: float) -> None:
+        self.errors += 1
+        self.statuses[reason] = self.statuses.get(reason, 0) + 1
+        self._finished()
+
+    def sweep(self) -> None:
+        """Fail requests in flight for longer than the timeout (closing their connection)."""
+        limit = time.perf_counter() - self.timeout
+        for conn in list(self.conns):
+            if conn.scheduled and conn.scheduled < limit and conn.transport is not None:
+                conn.transport.close()
+        while self.queue and self.queue[0][1] < limit:
+            self.queue.popleft()
+            self.failed("TimeoutError", 0.0)
+
+    def reset(self) -> None:
+        self.latencies, self.statuses, self.errors = [], {}, 0
 
     def close(self) -> None:
-        for conn in self.idle:
+        for conn in self.conns:
             if conn.transport is not None:
                 conn.transport.close()
 
@@ -247,56 +333,48 @@ async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dic
     host, port = base.removeprefix("http://").split(":")
     client = LeanClient(host, int(port), headers)
     total = int(rate * seconds)
-    latencies: list[float] = []
-    errors = 0
-    statuses: dict[str, int] = {}
     rnd = random.Random(7)
-
-    async def one(path: str, scheduled: float) -> None:
-        nonlocal errors
-        try:
-            status = await client.get(path)
-        except (OSError, TimeoutError) as err:
-            errors += 1
-            statuses[type(err).__name__] = statuses.get(type(err).__name__, 0) + 1
-            return
-        if status != 200:
-            errors += 1
-            statuses[str(status)] = statuses.get(str(status), 0) + 1
-            return
-        latencies.append(time.perf_counter() - scheduled)
-
+    await client.open(64)
     # Warm up caches and connection pools (not measured).
-    for chunk in range(0, ADMINS, 100):
-        await asyncio.gather(*(one(path_of.format(a=a, c=CHAT_OF - a), time.perf_counter())
-                               for a in range(chunk + 1, chunk + 101)))
-    latencies.clear()
-    errors = 0
-    statuses.clear()
-    tasks = []
+    for a in range(1, ADMINS + 1):
+        client.get(path_of.format(a=a, c=CHAT_OF - a), time.perf_counter())
+        if a % 100 == 0:
+            await client.all_done.wait()
+    await client.all_done.wait()
+    client.reset()
     t0 = time.perf_counter()
     sent = 0
+    next_sweep = t0 + 0.5
     while sent < total:
-        due = min(total, int((time.perf_counter() - t0) * rate) + 1)
+        now = time.perf_counter()
+        due = min(total, int((now - t0) * rate) + 1)
         while sent < due:
             a = rnd.randint(1, ADMINS)
-            tasks.append(asyncio.create_task(one(path_of.format(a=a, c=CHAT_OF - a), t0 + sent / rate)))
+            client.get(path_of.format(a=a, c=CHAT_OF - a), t0 + sent / rate)
             sent += 1
+        if now > next_sweep:
+            client.sweep()
+            next_sweep = now + 0.5
         await asyncio.sleep(max(0.0, t0 + sent / rate - time.perf_counter()))
     sent_in = time.perf_counter() - t0
-    await asyncio.gather(*tasks)
+    while client.outstanding:
+        client.sweep()
+        try:
+            await asyncio.wait_for(client.all_done.wait(), 0.5)
+        except TimeoutError:
+            pass
     elapsed = time.perf_counter() - t0
     client.close()
-    ok = sorted(latencies)
-    if statuses:
-        print(f"{base}: failures {statuses}", file=sys.stderr)
+    ok = sorted(client.latencies)
+    if client.statuses:
+        print(f"{base}: failures {client.statuses}", file=sys.stderr)
 
     def pct(p: float) -> float:
         return ok[min(len(ok) - 1, int(p * len(ok)))] * 1000 if ok else float("nan")
 
     return {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
             "mean": statistics.fmean(ok) * 1000 if ok else float("nan"),
-            "offered": total / sent_in, "achieved": len(ok) / elapsed, "ok": len(ok), "errors": errors,
+            "offered": total / sent_in, "achieved": len(ok) / elapsed, "ok": len(ok), "errors": client.errors,
             "connections": client.opened}
 
 
