@@ -22,6 +22,11 @@ SERVICES = ("identity", "notification", "analytics", "moderation", "telegram", "
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.name == "relay":
+        from services.kit.service import serve_relay
+
+        serve_relay(args.app, port=args.port or 0)
+        return 0
     if args.name == "gateway":
         from services.gateway.main import serve
 
@@ -155,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_dev)
 
     p = sub.add_parser("serve", help="run one service")
-    p.add_argument("name", choices=SERVICES)
+    p.add_argument("name", choices=(*SERVICES, "relay"),
+                   help="a service, or 'relay' to run only an app's outbox relay (with --app)")
+    p.add_argument("--app", default="moderation", help="the app whose outbox the relay role publishes")
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--tenant", default=None, help="serve one tenant only (bot, sync worker)")
     p.add_argument("--policy", default=None, help="NAMESPACE/NAME of a SyncPolicy (sync worker)")

@@ -189,3 +189,25 @@ async def test_envelope_of_another_tenant_is_dead_lettered_not_handled(redis, te
     assert handled == []
     dead = await redis.xrange(dead_letter_key(tenant_name, "ban.detected"))
     assert b"does not match" in dead[0][1][b"dlq_error"]
+
+
+async def test_relay_role_runs_as_its_own_process(db, database_url, redis_url, redis, tenant_name):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    ids = await _write(db, tenant_name, 3)
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, METRICS_PORT="0")
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "relay", "--app", "petcare"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(150):
+            if len(await _stream_ids(redis, tenant_name)) == 3:
+                break
+            await asyncio.sleep(0.1)
+        assert set(await _stream_ids(redis, tenant_name)) == set(ids)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        stderr = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 0, stderr.decode()[-2000:]
