@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.kit import auth
 from services.kit.context import ROLE_ORDER, Principal
@@ -290,12 +290,7 @@ class Identity:
             raise InvalidArgument.field("role", "must be one of owner, admin, moderator, member")
         _no_escalation(caller, role)
         async with self.engine.begin() as conn:
-            current = (await conn.execute(text(
-                f'SELECT role FROM "{S}".memberships WHERE tenant = :t AND user_id = :u FOR UPDATE'
-            ), {"t": tenant, "u": _uuid(user_id, "user_id")})).first()
-            if current is None:
-                raise NotFound("membership not found")
-            _no_escalation(caller, current.role)
+            await _lock_membership_below(conn, caller, tenant, user_id)
             row = (await conn.execute(text(
                 f'UPDATE "{S}".memberships m SET role = :r FROM "{S}".users u '
                 "WHERE m.tenant = :t AND m.user_id = :u AND u.id = m.user_id "
@@ -308,12 +303,7 @@ class Identity:
         _check_tenant(caller, tenant)
         caller.require_role("admin")
         async with self.engine.begin() as conn:
-            current = (await conn.execute(text(
-                f'SELECT role FROM "{S}".memberships WHERE tenant = :t AND user_id = :u FOR UPDATE'
-            ), {"t": tenant, "u": _uuid(user_id, "user_id")})).first()
-            if current is None:
-                raise NotFound("membership not found")
-            _no_escalation(caller, current.role)
+            await _lock_membership_below(conn, caller, tenant, user_id)
             await conn.execute(text(
                 f'DELETE FROM "{S}".memberships WHERE tenant = :t AND user_id = :u'),
                 {"t": tenant, "u": _uuid(user_id, "user_id")})
@@ -354,6 +344,17 @@ def _uuid(value: str, field: str = "user_id") -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise InvalidArgument.field(field, "must be a UUID") from None
+
+
+async def _lock_membership_below(conn: AsyncConnection, caller: Principal, tenant: str, user_id: str) -> None:
+    """Lock a membership row for change; NOT_FOUND if absent, PERMISSION_DENIED if the
+    member's role is above the caller's."""
+    current = (await conn.execute(text(
+        f'SELECT role FROM "{S}".memberships WHERE tenant = :t AND user_id = :u FOR UPDATE'
+    ), {"t": tenant, "u": _uuid(user_id, "user_id")})).first()
+    if current is None:
+        raise NotFound("membership not found")
+    _no_escalation(caller, current.role)
 
 
 def _check_tenant(caller: Principal, tenant: str) -> None:

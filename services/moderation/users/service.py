@@ -152,6 +152,7 @@ class UserDirectory:
         v = Validator()
         check.user_id(v, "user_id", user_id)
         v.raise_if_any()
+
         async def load(session: AsyncSession) -> User:
             user = await store.get_user(session, user_id)
             if user is None:
@@ -218,6 +219,7 @@ class UserDirectory:
         v = Validator()
         check.user_id(v, "user_id", user_id)
         v.raise_if_any()
+
         async def load(session: AsyncSession) -> UserSettings:
             settings = await store.get_settings(session, user_id)
             if settings is None:
@@ -283,6 +285,7 @@ class ChatRegistry:
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         v.raise_if_any()
+
         async def load(session: AsyncSession) -> ChatSettings:
             chat = await chat_store.get_chat(session, chat_id)
             if chat is None:
