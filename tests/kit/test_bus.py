@@ -199,8 +199,9 @@ async def test_relay_role_runs_as_its_own_process(db, database_url, redis_url, r
 
     ids = await _write(db, tenant_name, 3)
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, METRICS_PORT="0")
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "relay", "--app", "petcare"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", "serve", "relay", "--app", "petcare",
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(150):
             if len(await _stream_ids(redis, tenant_name)) == 3:
@@ -209,5 +210,5 @@ async def test_relay_role_runs_as_its_own_process(db, database_url, redis_url, r
         assert set(await _stream_ids(redis, tenant_name)) == set(ids)
     finally:
         proc.send_signal(signal.SIGTERM)
-        stderr = proc.communicate(timeout=30)[1]
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 0, stderr.decode()[-2000:]
