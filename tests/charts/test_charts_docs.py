@@ -24,4 +24,4 @@ def test_kubernetes_guide_covers_the_workflows():
 def test_decisions_are_recorded():
     decisions = REPO / "docs" / "decisions"
     assert "--server-side" in (decisions / "006-crd-upgrade-path.md").read_text()
-    assert "tenantry serve" in (decisions / "006-one-image.md").read_text()
+    assert "tenantry serve" in (decisions / "008-one-image.md").read_text()
