@@ -212,3 +212,21 @@ async def test_relay_role_runs_as_its_own_process(db, database_url, redis_url, r
         proc.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 0, stderr.decode()[-2000:]
+
+
+async def test_consumer_continues_the_producers_trace(db, engine, redis, tenant_name):
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("producer") as producer:
+        await _write(db, tenant_name, 1)
+    await OutboxRelay(engine, redis, "petcare").drain(tenant_name)
+    seen: list[int] = []
+
+    async def handle(envelope) -> None:
+        seen.append(trace.get_current_span().get_span_context().trace_id)
+
+    consumer = BusConsumer(redis, "g6", {"ban.detected": handle}, tenants=[tenant_name], block_ms=50)
+    assert await consumer.poll_once() == 1
+    assert seen == [producer.get_span_context().trace_id]

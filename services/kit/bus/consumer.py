@@ -26,12 +26,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
+from opentelemetry import trace
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .. import context
 from ..metrics import BUS_HANDLED
 from ..naming import dead_letter_key, stream_key
+from ..tracing import extract_context, tracer
 from .events import EventEnvelope
 from .streams import ensure_group
 
@@ -175,9 +177,16 @@ class BusConsumer:
     async def _attempt(self, message: _Message, envelope: EventEnvelope) -> str | None:
         handler = self.handlers[message.topic]
         context.set_request_id(envelope.headers.get("x-request-id"))
+        # Continue the producer's trace (the envelope carries its traceparent).
+        parent = extract_context(dict(envelope.headers))
         for attempt in range(1, self.max_attempts + 1):
             try:
-                await handler(envelope)
+                with tracer().start_as_current_span(
+                        f"consume {message.topic}", context=parent,  # type: ignore[arg-type]
+                        kind=trace.SpanKind.CONSUMER,
+                        attributes={"messaging.system": "redis", "messaging.destination": message.stream,
+                                    "messaging.consumer_group": self.group, "attempt": attempt}):
+                    await handler(envelope)
                 return None
             except Exception as exc:
                 log.warning("bus_handler_failed", group=self.group, topic=message.topic,
