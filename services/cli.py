@@ -24,8 +24,9 @@ SERVICES = ("identity", "notification", "analytics", "moderation", "telegram", "
 def _serve(args: argparse.Namespace) -> int:
     if args.name == "relay":
         from services.kit.service import serve_relay
+        from services.kit.settings import get_settings
 
-        serve_relay(args.app, port=args.port or 0)
+        serve_relay(args.app, port=args.port or get_settings().grpc_port)
         return 0
     if args.name == "gateway":
         from services.gateway.main import serve

@@ -21,6 +21,7 @@ GRPC_PORTS = {
     "moderation": 50054,
     "telegram": 50055,
     "sync-worker": 50056,
+    "relay": 50057,
 }
 CALLS = {
     "gateway": {"identity", "notification", "analytics", "moderation", "telegram"},
@@ -30,6 +31,7 @@ CALLS = {
     "telegram": {"moderation", "identity", "notification"},
     "identity": set(),
     "analytics": set(),
+    "relay": set(),
 }
 EXTERNAL = {"telegram", "notification", "sync-worker"}
 # proto package segment -> chart service, where the names differ
@@ -119,7 +121,7 @@ def test_ports_and_peer_addresses_match_the_architecture():
     objs = render("tenantry", "default")
     config = next(o for o in kinds(objs, "ConfigMap") if o["metadata"]["name"].endswith("-config"))["data"]
     for svc, port in GRPC_PORTS.items():
-        env = {"sync-worker": None}.get(svc, f"{svc.upper()}_ADDR")
+        env = {"sync-worker": None, "relay": None}.get(svc, f"{svc.upper()}_ADDR")
         if env:
             assert config[env] == f"{svc}:{port}"
     for key in ("LOG_LEVEL", "JWT_ISSUER", "TELEGRAM_API_BASE"):
@@ -171,7 +173,7 @@ def test_network_policies_allow_exactly_the_architectures_calls():
     expected = {(a, b) for a, callees in CALLS.items() for b in callees}
     assert egress == expected
     assert ingress == expected
-    assert set(CALLS) <= set(pols)
+    assert set(CALLS) - {"relay"} <= set(pols)  # the relay role is off by default
     for name, pol in pols.items():
         assert pol["spec"]["policyTypes"] == ["Ingress", "Egress"]
         ports_out = [{p["port"] for p in r["ports"]} for r in pol["spec"]["egress"]]
@@ -364,3 +366,18 @@ def test_operator_managed_workloads_get_the_same_egress_and_reach_their_callees(
     # bundled backends admit operator-managed pods (labelled app.kubernetes.io/name=tenantry)
     pg = platform["tenantry-postgresql"]["spec"]["ingress"][0]["from"]
     assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "tenantry"}}} in pg
+
+
+def test_relay_role_takes_the_outbox_from_moderation_when_enabled():
+    off = {d["metadata"]["name"]: d for d in kinds(render("tenantry", "default"), "Deployment")}
+    assert "relay" not in off
+    mod_env = {e["name"] for e in off["moderation"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "TENANTRY_OUTBOX_RELAY" not in mod_env
+    on = {d["metadata"]["name"]: d for d in kinds(render("tenantry", "everything"), "Deployment")}
+    relay = on["relay"]["spec"]["template"]["spec"]["containers"][0]
+    assert relay["args"][:4] == ["serve", "relay", "--app", "moderation"]
+    assert {"name": "GRPC_PORT", "value": "50057"} in relay["env"]
+    mod_env = {e["name"]: e.get("value") for e in on["moderation"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert mod_env["TENANTRY_OUTBOX_RELAY"] == "separate"
+    pols, egress, _ = allowed_edges(render("tenantry", "everything"))
+    assert "relay" in pols and not {e for e in egress if e[0] == "relay"}  # backends only, no peers

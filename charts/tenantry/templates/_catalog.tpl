@@ -40,6 +40,13 @@ telegram:
   operatorManaged: bot
   calls: [moderation, identity, notification]
   external: true
+relay:
+  grpcPort: 50057
+  # the moderation app's outbox relay as its own Deployment (`tenantry serve relay
+  # --app moderation`); while it is enabled, moderation does not relay in-process
+  args: [--app, moderation]
+  calls: []
+  external: false
 sync-worker:
   grpcPort: 50056
   # the operator runs one sync-worker Deployment per SyncPolicy
