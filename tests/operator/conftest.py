@@ -127,9 +127,11 @@ async def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
 class OperatorThread:
     """``tenantry_operator.main.run`` in a thread, startable and stoppable (restarts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, liveness: str | None = None, metrics_port: int = 0) -> None:
         self.thread: threading.Thread | None = None
         self.stop_flag = threading.Event()
+        self.liveness = liveness
+        self.metrics_port = metrics_port
 
     async def start(self) -> None:
         from tenantry_operator import main
@@ -137,7 +139,7 @@ class OperatorThread:
         self.stop_flag = threading.Event()
         ready = threading.Event()
         self.thread = threading.Thread(target=main.run, daemon=True, kwargs=dict(
-            namespace=NAMESPACE, liveness=None, metrics_port=0, standalone=True,
+            namespace=NAMESPACE, liveness=self.liveness, metrics_port=self.metrics_port, standalone=True,
             stop_flag=self.stop_flag, ready_flag=ready))
         self.thread.start()
         assert await asyncio.to_thread(ready.wait, 30), "operator did not start"

@@ -246,3 +246,29 @@ async def test_restart_mid_reconcile_converges(kube, operator, engine, redis, te
     await kube.delete(f"{TENANTS}/{t}")
     await gone(kube, f"{TENANTS}/{t}")
     assert not await h.role_exists(engine, t)
+
+
+async def test_liveness_endpoint_and_metrics(kube, database_url, redis_url, tenant_name):
+    """What the chart probes (kopf's liveness) and scrapes (Prometheus) answers."""
+    import httpx
+
+    from services.kit.embedded import free_port
+
+    from .conftest import OperatorThread
+
+    live, metrics = free_port(), free_port()
+    op = OperatorThread(liveness=f"http://127.0.0.1:{live}/healthz", metrics_port=metrics)
+    await op.start()
+    try:
+        await kube.create(TENANTS, tenant(tenant_name, displayName="Live", apps=["moderation"]))
+        await kube.wait(f"{TENANTS}/{tenant_name}", is_ready, what="tenant Ready")
+        async with httpx.AsyncClient(timeout=5) as client:
+            health = await client.get(f"http://127.0.0.1:{live}/healthz")
+            scraped = (await client.get(f"http://127.0.0.1:{metrics}/metrics")).text
+        assert health.status_code == 200
+        assert 'tenantry_operator_reconciles_total{' in scraped
+        assert f'tenantry_operator_resource_ready{{kind="Tenant",name="{tenant_name}"' in scraped
+    finally:
+        await kube.delete(f"{TENANTS}/{tenant_name}")
+        await gone(kube, f"{TENANTS}/{tenant_name}")
+        await op.stop()
