@@ -57,6 +57,10 @@ log = logging.getLogger("tenantry.operator")
 RESYNC_SECONDS = float(os.environ.get("TENANTRY_RESYNC_SECONDS", "60"))
 STATUS_SECONDS = float(os.environ.get("TENANTRY_STATUS_SECONDS", "30"))
 BACKOFF_SECONDS = float(os.environ.get("TENANTRY_BACKOFF_SECONDS", "2"))
+#: Each watch is re-established (list + watch) at least this often. A finalizer removal
+#: that lost a race with a concurrent status write (its JSON patch tests resourceVersion)
+#: is retried on the next event; the periodic re-list guarantees there is one.
+WATCH_SECONDS = float(os.environ.get("TENANTRY_WATCH_SECONDS", "300"))
 SKIP_CLEANUP = "tenantry.dev/skip-cleanup"
 
 
@@ -97,7 +101,8 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration")
     settings.posting.level = logging.INFO
-    settings.watching.server_timeout = 300
+    settings.watching.server_timeout = WATCH_SECONDS
+    settings.watching.client_timeout = WATCH_SECONDS + 10
     settings.networking.request_timeout = 60
     settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
     state = State(

@@ -23,6 +23,8 @@ import yaml
 os.environ.setdefault("TENANTRY_RESYNC_SECONDS", "1.5")
 os.environ.setdefault("TENANTRY_STATUS_SECONDS", "1.5")
 os.environ.setdefault("TENANTRY_BACKOFF_SECONDS", "0.5")
+# Re-list often, so a finalizer removal that lost a race is retried within seconds.
+os.environ.setdefault("TENANTRY_WATCH_SECONDS", "5")
 os.environ["TENANTRY_NAMESPACE"] = "tenantry"
 # kubectl's watch-list mode is not supported by the emulator.
 os.environ["KUBE_FEATURE_WatchListClient"] = "false"

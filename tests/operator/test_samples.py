@@ -76,7 +76,7 @@ async def test_kubectl_apply_samples(clean_samples, kube, operator, engine, redi
     # Retain (the samples' policy): deleting keeps the data
     await kubectl(kube, "delete", "-n", NAMESPACE, "syncpolicy", "demo-bans", "--wait=false")
     await kubectl(kube, "delete", "tenant", "lapa", "--wait=false")
-    await kube.wait(f"{TENANTS}/lapa", lambda o: o is None, timeout=30)
+    await kube.wait(f"{TENANTS}/lapa", lambda o: o is None, timeout=90)
     assert schema_name("petcare", "lapa") in await h.schemas(engine, "lapa")
 
 
