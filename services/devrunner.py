@@ -334,7 +334,7 @@ class DevRunner:
             for i, (tenant, policy) in enumerate(workers[:MAX_POLICY_WORKERS]):
                 # One replica each in dev (the operator would run spec.workers.replicas).
                 self._spawn("sync-worker", {"GRPC_PORT": str(self.port_base + POLICY_WORKER_OFFSET + i),
-                                            "METRICS_PORT": str(metrics + 10 + i), "SYNC_WORKER_REPLICAS": "1"},
+                                            "METRICS_PORT": str(metrics + 10 + i)},
                             args=("--tenant", tenant, "--policy", policy),
                             label=f"sync-worker-{policy.replace('/', '-')}")
                 self.grpc_ports[f"sync-worker {policy}"] = self.port_base + POLICY_WORKER_OFFSET + i

@@ -15,16 +15,16 @@ from services.kit.service import Runtime
 from services.kit.tenants import tenants_with_app
 from services.moderation.sync.engine import SyncConfig, SyncEngine
 from services.moderation.sync.worker import SyncWorker
-from services.telegram_api import BotClientFactory, BotRateLimiter
+from services.telegram_api import BotClientFactory
 
 DEFAULT_PORT = 50056
 
 
 def build(rt: Runtime, tenant: str | None = None, policy: str | None = None) -> None:
     """Wire the worker: consumer + sweeper (background), the outbox relay, health."""
-    # Several replicas share one bot's limit of ~30 requests/s: each takes its share.
-    replicas = max(1, int(os.environ.get("SYNC_WORKER_REPLICAS", "1")))
-    bots = BotClientFactory(limiter_factory=lambda: BotRateLimiter(per_second=29.0 / replicas))
+    # Every replica (and every other process calling the bot) shares the bot's ~30/s
+    # through Redis, however many replicas the SyncPolicy's HPA runs.
+    bots = BotClientFactory(redis=rt.redis)
     engine = SyncEngine(rt.db, bots, redis=rt.redis, config=SyncConfig(
         precheck=os.environ.get("SYNC_PRECHECK", "true").lower() != "false"))
     if tenant is not None:

@@ -27,6 +27,7 @@ from aiogram.methods.base import TelegramType
 from redis.asyncio import Redis
 
 from services.telegram_api import BotApiClient, BotRateLimiter
+from services.telegram_api.limits import RateLimiter
 
 from .guards import BotState
 from .handlers import UpdateGuard, build_router
@@ -40,7 +41,7 @@ TIMEOUT = 5.0
 class RetryAndLimit(BaseRequestMiddleware):
     """Rate limits before each call; retries 429 (after retry_after) and transient errors."""
 
-    def __init__(self, limiter: BotRateLimiter, *, retries: int = 3, backoff: float = 0.5,
+    def __init__(self, limiter: RateLimiter, *, retries: int = 3, backoff: float = 0.5,
                  max_retry_after: float = 60.0) -> None:
         self.limiter = limiter
         self.retries = retries
@@ -57,7 +58,7 @@ class RetryAndLimit(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:
                 if attempt >= self.retries or exc.retry_after > self.max_retry_after:
                     raise
-                self.limiter.pause(exc.retry_after)
+                await self.limiter.pause(exc.retry_after)
                 log.info("telegram_retry_after", method=method.__api_method__,
                          retry_after=exc.retry_after)
             except (TelegramNetworkError, TelegramServerError) as exc:
@@ -68,11 +69,13 @@ class RetryAndLimit(BaseRequestMiddleware):
             attempt += 1
 
 
-def make_bot(token: str, base_url: str, *, backoff: float = 0.5) -> Bot:
-    """A Bot on ``base_url`` with the 5 s timeout, limits and retries."""
+def make_bot(token: str, base_url: str, *, backoff: float = 0.5,
+             limiter: RateLimiter | None = None) -> Bot:
+    """A Bot on ``base_url`` with the 5 s timeout, limits (``limiter``, e.g. the bot's
+    limits shared through Redis; in-process by default) and retries."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(base_url.rstrip("/")),
                              timeout=TIMEOUT)
-    session.middleware(RetryAndLimit(BotRateLimiter(), backoff=backoff))
+    session.middleware(RetryAndLimit(limiter or BotRateLimiter(), backoff=backoff))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 

@@ -15,8 +15,10 @@ import structlog
 from tenantry.moderation.v1 import ban_events_pb2, subscriptions_pb2, users_pb2
 from tenantry.telegram.v1 import telegram_pb2, telegram_pb2_grpc
 
+from services.kit.naming import tenant_key
 from services.kit.service import Runtime
-from services.telegram_api import BotApiClient, BotClientFactory
+from services.telegram_api import BotApiClient, BotClientFactory, SharedBotRateLimiter
+from services.telegram_api.limits import bot_key
 
 from .bot import make_bot, make_dispatcher
 from .config import TelegramSettings
@@ -38,7 +40,7 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
     async def token_for(name: str) -> str:
         return config.token_for(name)
 
-    factory = BotClientFactory(token_for, base_url=base_url)
+    factory = BotClientFactory(token_for, base_url=base_url, redis=rt.redis)
     rt.add_servicer(telegram_pb2_grpc.add_TelegramServiceServicer_to_server,
                     TelegramServicer(factory), telegram_pb2.DESCRIPTOR.services_by_name["TelegramService"])
     rt.server.on_stop(factory.aclose)
@@ -53,9 +55,14 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
                          users_pb2.DESCRIPTOR.services_by_name["UserService"])
     moderation = GrpcModerationClient(channel)
     # The bots' own Bot API clients (admin lookups in the command handlers).
-    apis = {name: BotApiClient(config.token_for(name), base_url=base_url) for name in tenants}
+    # One set of limits per bot, in Redis: the replies, the admin lookups and the sync
+    # workers' calls of a bot all count against the same ~30/s.
+    limiters = {name: SharedBotRateLimiter(rt.redis, tenant_key(name, "bot", bot_key(config.token_for(name))))
+                for name in tenants}
+    apis = {name: BotApiClient(config.token_for(name), base_url=base_url, limiter=limiters[name])
+            for name in tenants}
     bots = {
-        name: TenantBot(name, make_bot(config.token_for(name), base_url),
+        name: TenantBot(name, make_bot(config.token_for(name), base_url, limiter=limiters[name]),
                         make_dispatcher(name, rt.redis, moderation, apis[name],
                                         commands_per_minute=config.telegram_commands_per_minute,
                                         admin_cache_seconds=config.telegram_admin_cache_seconds),

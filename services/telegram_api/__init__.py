@@ -11,12 +11,12 @@ from .errors import (
     TelegramUnavailable,
 )
 from .factory import BotClientFactory, BotTokenMissing, bot_token_for
-from .limits import BotRateLimiter, TokenBucket
+from .limits import BotRateLimiter, SharedBotRateLimiter, TokenBucket
 from .until_date import until_date_for
 
 __all__ = [
     "BotApiClient", "BotClientFactory", "BotRateLimiter", "BotTokenMissing", "ChatMember",
-    "CircuitBreaker", "TelegramBadRequest", "TelegramCircuitOpen", "TelegramError",
+    "CircuitBreaker", "SharedBotRateLimiter", "TelegramBadRequest", "TelegramCircuitOpen", "TelegramError",
     "TelegramForbidden", "TelegramRetryAfter", "TelegramUnavailable", "TokenBucket",
     "bot_token_for", "until_date_for",
 ]

@@ -36,7 +36,7 @@ from .errors import (
     TelegramRetryAfter,
     TelegramUnavailable,
 )
-from .limits import BotRateLimiter
+from .limits import BotRateLimiter, RateLimiter
 from .until_date import until_date_for
 
 log = structlog.get_logger("tenantry.telegram_api")
@@ -93,7 +93,7 @@ class BotApiClient:
                  timeout: float = DEFAULT_TIMEOUT, max_attempts: int = 3,
                  backoff_base: float = 0.5, backoff_max: float = 8.0,
                  max_retry_after: float = 30.0, max_429_waits: int = 5,
-                 breaker: CircuitBreaker | None = None, limiter: BotRateLimiter | None = None,
+                 breaker: CircuitBreaker | None = None, limiter: RateLimiter | None = None,
                  http: httpx.AsyncClient | None = None) -> None:
         if not token:
             raise ValueError("a bot token is required")
@@ -110,7 +110,7 @@ class BotApiClient:
         self.max_retry_after = max_retry_after
         self.max_429_waits = max_429_waits
         self.breaker = breaker or CircuitBreaker()
-        self.limiter = limiter or BotRateLimiter()
+        self.limiter: RateLimiter = limiter or BotRateLimiter()
         self._http = http or httpx.AsyncClient(
             timeout=timeout, limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
         #: Counters by outcome, for metrics and tests.
@@ -162,7 +162,7 @@ class BotApiClient:
             description = self._scrub(str(body.get("description") or f"error {code}"))
             if code == 429:
                 retry_after = float((body.get("parameters") or {}).get("retry_after") or 1)
-                self.limiter.pause(retry_after)
+                await self.limiter.pause(retry_after)
                 if retry_after > self.max_retry_after or waits >= self.max_429_waits:
                     raise TelegramRetryAfter(method, description, retry_after)
                 waits += 1

@@ -5,7 +5,8 @@ tenant its own token through a Secret. :class:`BotClientFactory` takes the token
 lookup as a plain async function (``token_for(tenant) -> str``), so plugging in
 per-tenant tokens means passing another function, nothing else. Clients are
 cached per token: tenants sharing one bot share its rate limits and breaker,
-which is what Telegram counts.
+which is what Telegram counts. Given ``redis``, each bot's limits live in Redis
+(:class:`SharedBotRateLimiter`), so every process calling the bot shares them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.asyncio import Redis
+
+from services.kit.naming import tenant_key
+
 from .breaker import CircuitBreaker
 from .client import BotApiClient
-from .limits import BotRateLimiter
+from .limits import RateLimiter, SharedBotRateLimiter, bot_key
 
 TokenLookup = Callable[[str], Awaitable[str]]
 
@@ -38,13 +43,18 @@ class BotClientFactory:
     """One :class:`BotApiClient` per bot token, created on first use."""
 
     def __init__(self, token_for: TokenLookup = bot_token_for, *, base_url: str | None = None,
-                 limiter_factory: Callable[[], BotRateLimiter] | None = None,
+                 limiter_factory: Callable[[], RateLimiter] | None = None,
                  breaker_factory: Callable[[], CircuitBreaker] | None = None,
+                 redis: Redis | None = None, per_second: float = 29.0,
                  **client_options: Any) -> None:
-        """``limiter_factory`` / ``breaker_factory`` make each bot's own limiter and breaker
-        (e.g. a replica's share of the bot's rate); other options go to BotApiClient."""
+        """``limiter_factory`` / ``breaker_factory`` make each bot's own limiter and breaker;
+        without a limiter factory but with ``redis``, a bot's limiter is shared through
+        Redis at ``per_second`` (keys under the first tenant that used the bot); other
+        options go to BotApiClient."""
         self._token_for = token_for
         self._limiter_factory = limiter_factory
+        self._redis = redis
+        self._per_second = per_second
         self._breaker_factory = breaker_factory
         self._base_url = base_url
         self._options = client_options
@@ -62,6 +72,10 @@ class BotClientFactory:
                     options = dict(self._options)
                     if self._limiter_factory is not None:
                         options.setdefault("limiter", self._limiter_factory())
+                    elif self._redis is not None:
+                        options.setdefault("limiter", SharedBotRateLimiter(
+                            self._redis, tenant_key(tenant, "bot", bot_key(token)),
+                            per_second=self._per_second))
                     if self._breaker_factory is not None:
                         options.setdefault("breaker", self._breaker_factory())
                     client = BotApiClient(token, base_url=self._base_url, **options)

@@ -5,16 +5,28 @@ per minute into one group. :class:`BotRateLimiter` holds one bucket per bot
 (every method) and one per chat (messages only), and a global pause that a 429
 ``retry_after`` sets: when Telegram says "wait", every call of this bot waits.
 
-The buckets are in-process: several worker replicas of one bot must split the
-rate between them (``per_second / replicas``), which is what the sync worker does
-from its SyncPolicy's ``workers.replicas``.
+:class:`BotRateLimiter` keeps its buckets in-process: several processes using
+one bot would each allow the whole rate. :class:`SharedBotRateLimiter` has the
+same interface with the buckets and the pause in Redis
+(:class:`services.kit.throttle.SharedTokenBucket`), so every process of the
+platform that calls one bot (sync worker replicas, the moderation API's manual
+syncs, the telegram service) together stays under Telegram's limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
+
+from redis.asyncio import Redis
+
+from services.kit.throttle import SharedTokenBucket
+
+_B = TypeVar("_B")
 
 #: Methods that post into a chat and count against its per-chat message limit.
 MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "forwardMessage",
@@ -61,36 +73,87 @@ class BotRateLimiter:
         self._max_chats = max_chats
         self._paused_until = 0.0
 
-    def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         """Telegram said retry_after: hold every call of this bot for ``seconds``."""
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def paused_for(self) -> float:
+    async def paused_for(self) -> float:
         """Seconds left of a 429 pause (0 when not paused)."""
         return max(0.0, self._paused_until - time.monotonic())
 
     def _chat_bucket(self, chat_id: int | str) -> TokenBucket:
-        bucket = self._chats.get(chat_id)
-        if bucket is None:
-            # Capacity 3: a short burst into one group is fine, a stream is paced.
-            bucket = self._chats[chat_id] = TokenBucket(self.chat_rate, 3)
-            if len(self._chats) > self._max_chats:
-                self._chats.popitem(last=False)
-        else:
-            self._chats.move_to_end(chat_id)
-        return bucket
+        # Capacity 3: a short burst into one group is fine, a stream is paced.
+        return _lru(self._chats, chat_id, lambda: TokenBucket(self.chat_rate, 3), self._max_chats)
 
     async def acquire(self, method: str, chat_id: int | str | None) -> None:
         """Wait for this call's turn: the 429 pause, the chat's bucket, the bot's bucket."""
         # A pause may be extended by another 429 while we sleep: look again after.
         for _ in range(100):
-            wait = self.paused_for()
+            wait = await self.paused_for()
             if wait <= 0:
                 break
             await asyncio.sleep(wait)
         if method in MESSAGE_METHODS and chat_id is not None and _is_group(chat_id):
             await self._chat_bucket(chat_id).acquire()
         await self.bot.acquire()
+
+
+def bot_key(token: str) -> str:
+    """A stable name for a bot in Redis keys that does not reveal its token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
+class SharedBotRateLimiter:
+    """:class:`BotRateLimiter`'s limits, shared by every process through Redis.
+
+    ``prefix`` names the bot's keys (e.g. ``t:<tenant>:bot:<bot_key(token)>``); the
+    bot bucket is ``<prefix>:rate``, a group's ``<prefix>:chat:<id>``, the 429 pause
+    ``<prefix>:pause``, which the bot bucket honours in the same round trip.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, *, per_second: float = 29.0, burst: float = 1.0,
+                 chat_messages_per_minute: float = 20.0, max_chats: int = 10_000) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.bot = SharedTokenBucket(redis, f"{prefix}:rate", per_second, burst,
+                                     pause_key=f"{prefix}:pause")
+        self.chat_rate = chat_messages_per_minute / 60.0
+        self._chats: OrderedDict[int | str, SharedTokenBucket] = OrderedDict()
+        self._max_chats = max_chats
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram said retry_after: hold every call of this bot, in every process."""
+        await self.bot.pause(seconds)
+
+    async def paused_for(self) -> float:
+        """Seconds left of a 429 pause (0 when not paused)."""
+        return await self.bot.paused_for()
+
+    def _chat_bucket(self, chat_id: int | str) -> SharedTokenBucket:
+        return _lru(self._chats, chat_id, lambda: SharedTokenBucket(
+            self.redis, f"{self.prefix}:chat:{chat_id}", self.chat_rate, 3,
+            pause_key=self.bot.pause_key), self._max_chats)
+
+    async def acquire(self, method: str, chat_id: int | str | None) -> None:
+        """Wait for this call's turn: the chat's bucket, then the bot's (and its pause)."""
+        if method in MESSAGE_METHODS and chat_id is not None and _is_group(chat_id):
+            await self._chat_bucket(chat_id).acquire()
+        await self.bot.acquire()
+
+
+RateLimiter = BotRateLimiter | SharedBotRateLimiter
+
+
+def _lru(cache: OrderedDict[int | str, _B], key: int | str, make: Callable[[], _B], limit: int) -> _B:
+    """``cache[key]``, made on first use; the least recently used entry goes past ``limit``."""
+    item = cache.get(key)
+    if item is None:
+        item = cache[key] = make()
+        if len(cache) > limit:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return item
 
 
 def _is_group(chat_id: int | str) -> bool:

@@ -13,6 +13,7 @@ from services.telegram_api import (
     BotClientFactory,
     BotRateLimiter,
     CircuitBreaker,
+    SharedBotRateLimiter,
     TelegramBadRequest,
     TelegramCircuitOpen,
     TelegramError,
@@ -20,6 +21,8 @@ from services.telegram_api import (
     TelegramRetryAfter,
     TelegramUnavailable,
 )
+from services.kit.naming import tenant_key
+from services.telegram_api.limits import bot_key
 from tests.fakes.telegram_bot_api import FakeBotApi
 
 TOKEN = "123456:TEST-secret-token"
@@ -250,3 +253,57 @@ async def test_factory_gives_one_client_per_bot_token(fake, monkeypatch):
         await bot_token_for("acme")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     assert await bot_token_for("acme") == TOKEN
+
+
+async def test_shared_limiter_keeps_two_processes_under_one_rate(fake, redis, tenant_name):
+    # Two clients of one bot stand for two replicas: each alone would allow 10/s.
+    fake.rate_limit_per_second = 12
+    prefix = tenant_key(tenant_name, "bot", bot_key(TOKEN))
+    a = make_client(fake, limiter=SharedBotRateLimiter(redis, prefix, per_second=10))
+    b = make_client(fake, limiter=SharedBotRateLimiter(redis, prefix, per_second=10))
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(c.get_chat_member(CHAT, USER) for c in (a, b) for _ in range(10)))
+        elapsed = time.monotonic() - started
+        assert not fake.calls_of(ok=False), "together the replicas exceeded the bot's rate"
+        assert elapsed >= 19 / 10 - 0.1
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_429_in_one_process_pauses_the_bot_in_the_other(fake, redis, tenant_name):
+    prefix = tenant_key(tenant_name, "bot", bot_key(TOKEN))
+    # a gives up at once on a 429 (after pausing the bot), so the pause is still on.
+    a = make_client(fake, max_429_waits=0,
+                    limiter=SharedBotRateLimiter(redis, prefix, per_second=100))
+    b = make_client(fake, limiter=SharedBotRateLimiter(redis, prefix, per_second=100))
+    try:
+        fake.fail_next(1, code=429, retry_after=1)
+        with pytest.raises(TelegramRetryAfter):
+            await a.get_me()
+        remaining = await b.limiter.paused_for()
+        assert 0.5 < remaining <= 1.0
+        started = time.monotonic()
+        assert await b.get_me()  # b never saw the 429 itself, yet waits out the pause
+        assert time.monotonic() - started >= remaining - 0.05
+        assert b.stats["waits_429"] == 0
+        assert len(fake.calls_of("getMe", ok=False)) == 1
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_factory_with_redis_shares_limits_without_naming_the_token(fake, redis, tenant_name):
+    async def token_for(tenant: str) -> str:
+        return TOKEN
+
+    factory = BotClientFactory(token_for, base_url=fake.base_url, redis=redis, per_second=50)
+    try:
+        client = await factory.for_tenant(tenant_name)
+        assert isinstance(client.limiter, SharedBotRateLimiter)
+        assert await client.get_me()
+        keys = [k.decode() for k in await redis.keys(f"t:{tenant_name}:bot:*")]
+        assert keys and all(TOKEN not in k and TOKEN.split(":")[1] not in k for k in keys)
+    finally:
+        await factory.aclose()
