@@ -245,8 +245,8 @@ async def test_chat_settings_disable_delay_and_confirmation(engine, moderation_t
         # A chat waiting for its admin does not hold the run open (nobody may ever answer).
         run = await w.engine.status(tenant, sync_id)
         assert run.status == "completed" and run.counts["awaiting"] == 1
-        assert await w.engine.confirm(tenant, status[confirm].id)
-        assert not await w.engine.confirm(tenant, status[confirm].id)  # only once
+        assert await w.engine.confirm_row(tenant, status[confirm].id)
+        assert not await w.engine.confirm_row(tenant, status[confirm].id)  # only once
         await w.engine.drain()
         assert w.fake.status_of(confirm, BANNED_USER) == "kicked"
         run = await w.engine.status(tenant, sync_id)

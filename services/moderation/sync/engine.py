@@ -158,16 +158,67 @@ class SyncEngine:
             raise NotFound(f"sync {sync_id} not found", code="sync_not_found")
         return run
 
-    async def confirm(self, tenant: str, sync_log_id: int) -> bool:
-        """An admin confirmed a sync that required it: the row becomes due now."""
+    async def confirm(self, tenant: str, sync_id: uuid.UUID,
+                      target_chat_ids: Sequence[int] = ()) -> int:
+        """An admin confirmed a run's rows waiting for it (those in ``target_chat_ids``, or
+        all): they become due now and are executed at once. Return how many.
+
+        NotFound (``sync_not_found``) for an unknown run; FailedPrecondition
+        (``nothing_awaiting_confirmation``) when no row of the selection waits.
+        """
+        chats = sorted(set(target_chat_ids))
         async with self.db.session(APP, tenant) as session:
-            row = (await session.execute(text(
-                "UPDATE sync_logs SET awaiting_confirmation = false, not_before = now() "
-                "WHERE id = :id AND status = 'pending' AND awaiting_confirmation "
-                "RETURNING sync_id"), {"id": sync_log_id})).first()
-        if row is not None:
-            self._spawn(self.execute_run(tenant, row.sync_id))
-        return row is not None
+            if not await store.run_exists(session, sync_id):
+                raise NotFound(f"sync {sync_id} not found", code="sync_not_found")
+            n = await store.confirm_awaiting(session, sync_id, chats)
+            if n == 0:
+                raise FailedPrecondition(_nothing_awaiting(sync_id, chats),
+                                         code="nothing_awaiting_confirmation")
+            # A waiting row does not hold its run open, so the run may be closed already:
+            # reopen it (as retry does) so its outcome covers the confirmed chats.
+            await store.reopen_run(session, sync_id)
+        log.info("sync_confirmed", tenant=tenant, sync_id=str(sync_id), confirmed=n)
+        self._spawn(self.execute_run(tenant, sync_id))
+        return n
+
+    async def decline(self, tenant: str, sync_id: uuid.UUID, target_chat_ids: Sequence[int] = (),
+                      *, reason: str = "", by: str | None = None) -> int:
+        """An admin declined a run's rows waiting for a confirmation (those in
+        ``target_chat_ids``, or all): they become ``skipped`` for good, and the run is
+        finished, with its outcome event, when nothing else is pending. Return how many.
+
+        One transaction: the rows, the run and the outcome event commit together.
+        Errors as :meth:`confirm`.
+        """
+        chats = sorted(set(target_chat_ids))
+        error = "declined by an admin" + (f" ({by})" if by else "") + (
+            f": {reason}" if reason else "")
+        async with self.db.session(APP, tenant) as session:
+            if not await store.run_exists(session, sync_id):
+                raise NotFound(f"sync {sync_id} not found", code="sync_not_found")
+            n = await store.decline_awaiting(session, sync_id, chats, error)
+            if n == 0:
+                raise FailedPrecondition(_nothing_awaiting(sync_id, chats),
+                                         code="nothing_awaiting_confirmation")
+            await store.reopen_run(session, sync_id)
+            finished = await self._close_if_done(session, tenant, sync_id)
+        SYNC_OUTCOMES.labels(tenant, "skipped").inc(n)
+        log.info("sync_declined", tenant=tenant, sync_id=str(sync_id), declined=n, by=by)
+        if finished is not None:
+            log.info("sync_finished", tenant=tenant, sync_id=str(sync_id), status=finished[0],
+                     **finished[1])
+        return n
+
+    async def confirm_row(self, tenant: str, sync_log_id: int) -> bool:
+        """An admin confirmed one row waiting for it: it becomes due now. False if it did
+        not wait (unknown, confirmed before, or never needed a confirmation)."""
+        async with self.db.session(APP, tenant) as session:
+            sync_id = await store.confirm_row(session, sync_log_id)
+            if sync_id is not None:
+                await store.reopen_run(session, sync_id)
+        if sync_id is not None:
+            self._spawn(self.execute_run(tenant, sync_id))
+        return sync_id is not None
 
     async def drain(self) -> None:
         """Wait for executions started in the background (trigger, retry, confirm)."""
@@ -397,31 +448,41 @@ class SyncEngine:
     async def finish_if_done(self, tenant: str, sync_id: uuid.UUID) -> str | None:
         """Close the run once nothing is pending; emit its outcome event. Return the topic."""
         async with self.db.session(APP, tenant) as session:
-            counts = await store.run_counts(session, sync_id)
-            if counts["pending"]:
-                return None
-            ok = counts["success"] + counts["skipped"]
-            status = ("completed" if counts["failed"] == 0
-                      else "failed" if ok == 0 else "partial")
-            run = await store.close_run(session, sync_id, status)
-            if run is None:
-                return None
-            rows = await store.finished_rows(session, sync_id)
-            times = [float(r.ms) for r in rows if r.status == "success" and r.ms is not None]
-            finished = events_pb2.SyncFinished(
-                ban_event_id=run.ban_event_id, sync_id=str(sync_id), user_id=run.user_id,
-                source_chat_id=run.source_chat_id, total_chats=run.total_chats,
-                successful=counts["success"], failed=counts["failed"], skipped=counts["skipped"],
-                sync_logs_ids=[r.id for r in rows],
-                errors={r.target_chat_id: r.error_message or "" for r in rows
-                        if r.status == "failed"},
-                chat_admins={r.target_chat_id: r.admin_user_id for r in rows if r.admin_user_id},
-                mean_sync_ms=int(sum(times) / len(times)) if times else 0,
-                username=run.username,
-                synced_chat_ids=[r.target_chat_id for r in rows if r.status == "success"])
-            await enqueue(session, new_event(f"sync.{status}", tenant, finished))
+            finished = await self._close_if_done(session, tenant, sync_id)
+        if finished is None:
+            return None
+        status, counts = finished
         log.info("sync_finished", tenant=tenant, sync_id=str(sync_id), status=status, **counts)
         return f"sync.{status}"
+
+    async def _close_if_done(self, session, tenant: str,  # type: ignore[no-untyped-def]
+                             sync_id: uuid.UUID) -> tuple[str, dict[str, int]] | None:
+        """In the caller's transaction: close the run if nothing is pending and put its
+        outcome event in the outbox. Return (status, counts), or None if not closed."""
+        counts = await store.run_counts(session, sync_id)
+        if counts["pending"]:
+            return None
+        ok = counts["success"] + counts["skipped"]
+        status = ("completed" if counts["failed"] == 0
+                  else "failed" if ok == 0 else "partial")
+        run = await store.close_run(session, sync_id, status)
+        if run is None:
+            return None
+        rows = await store.finished_rows(session, sync_id)
+        times = [float(r.ms) for r in rows if r.status == "success" and r.ms is not None]
+        finished = events_pb2.SyncFinished(
+            ban_event_id=run.ban_event_id, sync_id=str(sync_id), user_id=run.user_id,
+            source_chat_id=run.source_chat_id, total_chats=run.total_chats,
+            successful=counts["success"], failed=counts["failed"], skipped=counts["skipped"],
+            sync_logs_ids=[r.id for r in rows],
+            errors={r.target_chat_id: r.error_message or "" for r in rows
+                    if r.status == "failed"},
+            chat_admins={r.target_chat_id: r.admin_user_id for r in rows if r.admin_user_id},
+            mean_sync_ms=int(sum(times) / len(times)) if times else 0,
+            username=run.username,
+            synced_chat_ids=[r.target_chat_id for r in rows if r.status == "success"])
+        await enqueue(session, new_event(f"sync.{status}", tenant, finished))
+        return status, counts
 
     # -- enforcement on join ---------------------------------------------------------------
     async def enforce_on_join(self, tenant: str, chat_id: int, user_id: int, *,
@@ -498,6 +559,11 @@ class SyncEngine:
                                  result.error, until)
         SYNC_OUTCOMES.labels(tenant, "success" if result.status == "banned" else "failed").inc()
         return result
+
+
+def _nothing_awaiting(sync_id: uuid.UUID, chats: Sequence[int]) -> str:
+    where = f" in the {len(chats)} chat(s) given" if chats else ""
+    return f"sync {sync_id} has no chats awaiting confirmation{where}"
 
 
 def _already_done(action: str, member: ChatMember) -> str | None:

@@ -30,6 +30,7 @@ from .models import LOG_STATUSES, RunStatus
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_TARGETS = 1000
+MAX_REASON = 500
 _TOKEN_PREFIX = "s1:"
 
 Ctx = grpc.aio.ServicerContext
@@ -63,7 +64,7 @@ def log_pb(r: Any) -> pb.SyncLog:
         action=r.action, status=r.status, error_message=r.error_message or "",
         retry_count=r.retry_count or 0, until_date=r.until_date,
         started_at=_ts(r.started_at), completed_at=_ts(r.completed_at),
-        created_at=_ts(r.created_at))
+        created_at=_ts(r.created_at), awaiting_confirmation=bool(r.awaiting_confirmation))
 
 
 def _sync_id(value: str, v: Validator) -> uuid.UUID | None:
@@ -72,6 +73,11 @@ def _sync_id(value: str, v: Validator) -> uuid.UUID | None:
     except ValueError:
         v.require(False, "sync_id", "must be a UUID")
         return None
+
+
+def _target_chats(targets: list[int], v: Validator) -> None:
+    v.require(len(targets) <= MAX_TARGETS, "target_chat_ids", f"at most {MAX_TARGETS} chats")
+    v.require(all(t != 0 for t in targets), "target_chat_ids", "chat ids must not be 0")
 
 
 def encode_page_token(last_id: int) -> str:
@@ -102,9 +108,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
         v = Validator()
         v.require(request.ban_event_id > 0, "ban_event_id", "must be a positive id")
         targets = list(request.target_chat_ids)
-        v.require(len(targets) <= MAX_TARGETS, "target_chat_ids",
-                  f"at most {MAX_TARGETS} chats")
-        v.require(all(t != 0 for t in targets), "target_chat_ids", "chat ids must not be 0")
+        _target_chats(targets, v)
         v.raise_if_any()
         sync_id, total = await self.engine.trigger(tenant, request.ban_event_id, targets)
         return pb.TriggerSyncResponse(sync_id=str(sync_id), total_chats=total)
@@ -138,6 +142,8 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
                 target_chat_id=request.target_chat_id if request.HasField("target_chat_id")
                 else None,
                 ban_event_id=request.ban_event_id if request.HasField("ban_event_id") else None,
+                awaiting_confirmation=request.awaiting_confirmation
+                if request.HasField("awaiting_confirmation") else None,
                 before_id=before, limit=size + 1)
         response = pb.ListSyncLogsResponse(logs=[log_pb(r) for r in rows[:size]])
         if len(rows) > size:
@@ -154,6 +160,36 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
         assert sync_id is not None
         retried = await self.engine.retry(tenant, sync_id)
         return pb.RetrySyncResponse(sync_id=str(sync_id), retried=retried)
+
+    async def ConfirmSync(self, request: pb.ConfirmSyncRequest, _: Ctx) -> pb.ConfirmSyncResponse:
+        principal = context.current()
+        tenant = principal.require_tenant()
+        principal.require_role("moderator")
+        v = Validator()
+        sync_id = _sync_id(request.sync_id, v)
+        targets = list(request.target_chat_ids)
+        _target_chats(targets, v)
+        v.raise_if_any()
+        assert sync_id is not None
+        confirmed = await self.engine.confirm(tenant, sync_id, targets)
+        return pb.ConfirmSyncResponse(sync_id=str(sync_id), confirmed=confirmed)
+
+    async def DeclineSync(self, request: pb.DeclineSyncRequest, _: Ctx) -> pb.DeclineSyncResponse:
+        principal = context.current()
+        tenant = principal.require_tenant()
+        principal.require_role("moderator")
+        v = Validator()
+        sync_id = _sync_id(request.sync_id, v)
+        targets = list(request.target_chat_ids)
+        _target_chats(targets, v)
+        v.require(len(request.reason) <= MAX_REASON, "reason",
+                  f"at most {MAX_REASON} characters")
+        v.raise_if_any()
+        assert sync_id is not None
+        declined = await self.engine.decline(tenant, sync_id, targets,
+                                             reason=request.reason.strip(),
+                                             by=principal.subject or None)
+        return pb.DeclineSyncResponse(sync_id=str(sync_id), declined=declined)
 
 
 def register(rt: Runtime, engine: SyncEngine | None = None) -> SyncEngine:

@@ -275,18 +275,69 @@ async def reopen_failed(session: AsyncSession, sync_id: uuid.UUID) -> int:
         " completed_at = NULL WHERE sync_id = :s AND status = 'failed' RETURNING id"),
         {"s": sync_id})).all())
     if n:
-        await session.execute(text(
-            "UPDATE sync_runs SET status = 'running', finished_at = NULL WHERE sync_id = :s"),
-            {"s": sync_id})
+        await reopen_run(session, sync_id)
     return n
 
 
+async def reopen_run(session: AsyncSession, sync_id: uuid.UUID) -> None:
+    """Mark a run running again, so its next finish closes it and emits its outcome."""
+    await session.execute(text(
+        "UPDATE sync_runs SET status = 'running', finished_at = NULL WHERE sync_id = :s"),
+        {"s": sync_id})
+
+
+async def run_exists(session: AsyncSession, sync_id: uuid.UUID) -> bool:
+    """Is there a run ``sync_id`` (without counting its rows, unlike :func:`get_run`)?"""
+    return bool((await session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM sync_runs WHERE sync_id = :s)"), {"s": sync_id})
+    ).scalar_one())
+
+
+def _awaiting_where(target_chat_ids: Sequence[int]) -> str:
+    where = "sync_id = :s AND status = 'pending' AND awaiting_confirmation"
+    if target_chat_ids:
+        where += " AND target_chat_id = ANY(CAST(:chats AS bigint[]))"
+    return where
+
+
+async def confirm_awaiting(session: AsyncSession, sync_id: uuid.UUID,
+                           target_chat_ids: Sequence[int] = ()) -> int:
+    """Make a run's rows waiting for a confirmation (those of ``target_chat_ids``, or all)
+    due now. Return how many."""
+    return len((await session.execute(text(
+        "UPDATE sync_logs SET awaiting_confirmation = false, not_before = now() "
+        "WHERE " + _awaiting_where(target_chat_ids) + " RETURNING id"),
+        {"s": sync_id, "chats": list(target_chat_ids)})).all())
+
+
+async def decline_awaiting(session: AsyncSession, sync_id: uuid.UUID,
+                           target_chat_ids: Sequence[int], error: str) -> int:
+    """Skip a run's rows waiting for a confirmation (those of ``target_chat_ids``, or all)
+    for good, with ``error`` as the reason. Return how many."""
+    # awaiting_confirmation is cleared too: the admin answered, nothing waits any more.
+    return len((await session.execute(text(
+        "UPDATE sync_logs SET status = 'skipped', awaiting_confirmation = false, "
+        " error_message = :e, completed_at = now(), lease_until = NULL "
+        "WHERE " + _awaiting_where(target_chat_ids) + " RETURNING id"),
+        {"s": sync_id, "chats": list(target_chat_ids), "e": error})).all())
+
+
+async def confirm_row(session: AsyncSession, row_id: int) -> uuid.UUID | None:
+    """Make one row waiting for a confirmation due now; its sync_id, None if it did not wait."""
+    return (await session.execute(text(
+        "UPDATE sync_logs SET awaiting_confirmation = false, not_before = now() "
+        "WHERE id = :id AND status = 'pending' AND awaiting_confirmation "
+        "RETURNING sync_id"), {"id": row_id})).scalar_one_or_none()
+
+
 async def list_logs(session: AsyncSession, *, status: str | None, target_chat_id: int | None,
-                    ban_event_id: int | None, before_id: int | None, limit: int) -> list[Any]:
+                    ban_event_id: int | None, before_id: int | None, limit: int,
+                    awaiting_confirmation: bool | None = None) -> list[Any]:
     """sync_logs newest first, filtered, keyset by id."""
     clauses, params = [], {"n": limit}
     for column, value in (("status", status), ("target_chat_id", target_chat_id),
-                          ("ban_event_id", ban_event_id)):
+                          ("ban_event_id", ban_event_id),
+                          ("awaiting_confirmation", awaiting_confirmation)):
         if value is not None:
             clauses.append(f"{column} = :{column}")
             params[column] = value

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tenantry.common.v1 import pagination_pb2 as tenantry_dot_common_dot_v1_dot_pagination__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tenantry/moderation/v1/sync.proto\x12\x16tenantry.moderation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#tenantry/common/v1/pagination.proto\"\xf9\x02\n\x07SyncRun\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61n_event_id\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x16\n\x0esource_chat_id\x18\x04 \x01(\x03\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0f\n\x07trigger\x18\x07 \x01(\t\x12\x13\n\x0btotal_chats\x18\x08 \x01(\x05\x12\x12\n\nsuccessful\x18\t \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\n \x01(\x05\x12\x0f\n\x07skipped\x18\x0b \x01(\x05\x12\x0f\n\x07pending\x18\x0c \x01(\x05\x12\x1d\n\x15\x61waiting_confirmation\x18\r \x01(\x05\x12\x0e\n\x06policy\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x83\x03\n\x07SyncLog\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07sync_id\x18\x02 \x01(\t\x12\x14\n\x0c\x62\x61n_event_id\x18\x03 \x01(\x03\x12\x16\n\x0esource_chat_id\x18\x04 \x01(\x03\x12\x16\n\x0etarget_chat_id\x18\x05 \x01(\x03\x12\x0f\n\x07user_id\x18\x06 \x01(\x03\x12\x0e\n\x06\x61\x63tion\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x13\n\x0bretry_count\x18\n \x01(\x05\x12\x17\n\nuntil_date\x18\x0b \x01(\x03H\x00\x88\x01\x01\x12.\n\nstarted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\r\n\x0b_until_date\"C\n\x12TriggerSyncRequest\x12\x14\n\x0c\x62\x61n_event_id\x18\x01 \x01(\x03\x12\x17\n\x0ftarget_chat_ids\x18\x02 \x03(\x03\";\n\x13TriggerSyncResponse\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x13\n\x0btotal_chats\x18\x02 \x01(\x05\"\'\n\x14GetSyncStatusRequest\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\"F\n\x15GetSyncStatusResponse\x12-\n\x04sync\x18\x01 \x01(\x0b\x32\x1f.tenantry.moderation.v1.SyncRun\"\xc0\x01\n\x13ListSyncLogsRequest\x12\x13\n\x06status\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0etarget_chat_id\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x19\n\x0c\x62\x61n_event_id\x18\x03 \x01(\x03H\x02\x88\x01\x01\x12-\n\x04page\x18\x04 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequestB\t\n\x07_statusB\x11\n\x0f_target_chat_idB\x0f\n\r_ban_event_id\"u\n\x14ListSyncLogsResponse\x12-\n\x04logs\x18\x01 \x03(\x0b\x32\x1f.tenantry.moderation.v1.SyncLog\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"#\n\x10RetrySyncRequest\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\"5\n\x11RetrySyncResponse\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x0f\n\x07retried\x18\x02 \x01(\x05\x32\xc6\x04\n\x0bSyncService\x12\x87\x01\n\x0bTriggerSync\x12*.tenantry.moderation.v1.TriggerSyncRequest\x1a+.tenantry.moderation.v1.TriggerSyncResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/api/v1/sync/trigger:\x01*\x12\x96\x01\n\rGetSyncStatus\x12,.tenantry.moderation.v1.GetSyncStatusRequest\x1a-.tenantry.moderation.v1.GetSyncStatusResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/sync/status/{sync_id}\x12\x87\x01\n\x0cListSyncLogs\x12+.tenantry.moderation.v1.ListSyncLogsRequest\x1a,.tenantry.moderation.v1.ListSyncLogsResponse\"\x1c\x90\x02\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/sync/logs\x12\x89\x01\n\tRetrySync\x12(.tenantry.moderation.v1.RetrySyncRequest\x1a).tenantry.moderation.v1.RetrySyncResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/v1/sync/retry/{sync_id}:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tenantry/moderation/v1/sync.proto\x12\x16tenantry.moderation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#tenantry/common/v1/pagination.proto\"\xf9\x02\n\x07SyncRun\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x61n_event_id\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x16\n\x0esource_chat_id\x18\x04 \x01(\x03\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x0f\n\x07trigger\x18\x07 \x01(\t\x12\x13\n\x0btotal_chats\x18\x08 \x01(\x05\x12\x12\n\nsuccessful\x18\t \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\n \x01(\x05\x12\x0f\n\x07skipped\x18\x0b \x01(\x05\x12\x0f\n\x07pending\x18\x0c \x01(\x05\x12\x1d\n\x15\x61waiting_confirmation\x18\r \x01(\x05\x12\x0e\n\x06policy\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x03\n\x07SyncLog\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07sync_id\x18\x02 \x01(\t\x12\x14\n\x0c\x62\x61n_event_id\x18\x03 \x01(\x03\x12\x16\n\x0esource_chat_id\x18\x04 \x01(\x03\x12\x16\n\x0etarget_chat_id\x18\x05 \x01(\x03\x12\x0f\n\x07user_id\x18\x06 \x01(\x03\x12\x0e\n\x06\x61\x63tion\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x13\n\x0bretry_count\x18\n \x01(\x05\x12\x17\n\nuntil_date\x18\x0b \x01(\x03H\x00\x88\x01\x01\x12.\n\nstarted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15\x61waiting_confirmation\x18\x0f \x01(\x08\x42\r\n\x0b_until_date\"C\n\x12TriggerSyncRequest\x12\x14\n\x0c\x62\x61n_event_id\x18\x01 \x01(\x03\x12\x17\n\x0ftarget_chat_ids\x18\x02 \x03(\x03\";\n\x13TriggerSyncResponse\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x13\n\x0btotal_chats\x18\x02 \x01(\x05\"\'\n\x14GetSyncStatusRequest\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\"F\n\x15GetSyncStatusResponse\x12-\n\x04sync\x18\x01 \x01(\x0b\x32\x1f.tenantry.moderation.v1.SyncRun\"\xfe\x01\n\x13ListSyncLogsRequest\x12\x13\n\x06status\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0etarget_chat_id\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x19\n\x0c\x62\x61n_event_id\x18\x03 \x01(\x03H\x02\x88\x01\x01\x12-\n\x04page\x18\x04 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequest\x12\"\n\x15\x61waiting_confirmation\x18\x05 \x01(\x08H\x03\x88\x01\x01\x42\t\n\x07_statusB\x11\n\x0f_target_chat_idB\x0f\n\r_ban_event_idB\x18\n\x16_awaiting_confirmation\"u\n\x14ListSyncLogsResponse\x12-\n\x04logs\x18\x01 \x03(\x0b\x32\x1f.tenantry.moderation.v1.SyncLog\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"#\n\x10RetrySyncRequest\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\"5\n\x11RetrySyncResponse\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x0f\n\x07retried\x18\x02 \x01(\x05\">\n\x12\x43onfirmSyncRequest\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x17\n\x0ftarget_chat_ids\x18\x02 \x03(\x03\"9\n\x13\x43onfirmSyncResponse\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x11\n\tconfirmed\x18\x02 \x01(\x05\"N\n\x12\x44\x65\x63lineSyncRequest\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x17\n\x0ftarget_chat_ids\x18\x02 \x03(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"8\n\x13\x44\x65\x63lineSyncResponse\x12\x0f\n\x07sync_id\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65\x63lined\x18\x02 \x01(\x05\x32\xee\x06\n\x0bSyncService\x12\x87\x01\n\x0bTriggerSync\x12*.tenantry.moderation.v1.TriggerSyncRequest\x1a+.tenantry.moderation.v1.TriggerSyncResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/api/v1/sync/trigger:\x01*\x12\x96\x01\n\rGetSyncStatus\x12,.tenantry.moderation.v1.GetSyncStatusRequest\x1a-.tenantry.moderation.v1.GetSyncStatusResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/sync/status/{sync_id}\x12\x87\x01\n\x0cListSyncLogs\x12+.tenantry.moderation.v1.ListSyncLogsRequest\x1a,.tenantry.moderation.v1.ListSyncLogsResponse\"\x1c\x90\x02\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/sync/logs\x12\x89\x01\n\tRetrySync\x12(.tenantry.moderation.v1.RetrySyncRequest\x1a).tenantry.moderation.v1.RetrySyncResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/v1/sync/retry/{sync_id}:\x01*\x12\x91\x01\n\x0b\x43onfirmSync\x12*.tenantry.moderation.v1.ConfirmSyncRequest\x1a+.tenantry.moderation.v1.ConfirmSyncResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/api/v1/sync/confirm/{sync_id}:\x01*\x12\x91\x01\n\x0b\x44\x65\x63lineSync\x12*.tenantry.moderation.v1.DeclineSyncRequest\x1a+.tenantry.moderation.v1.DeclineSyncResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/api/v1/sync/decline/{sync_id}:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,26 +42,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SYNCSERVICE'].methods_by_name['ListSyncLogs']._serialized_options = b'\220\002\001\202\323\344\223\002\023\022\021/api/v1/sync/logs'
   _globals['_SYNCSERVICE'].methods_by_name['RetrySync']._loaded_options = None
   _globals['_SYNCSERVICE'].methods_by_name['RetrySync']._serialized_options = b'\202\323\344\223\002!\"\034/api/v1/sync/retry/{sync_id}:\001*'
+  _globals['_SYNCSERVICE'].methods_by_name['ConfirmSync']._loaded_options = None
+  _globals['_SYNCSERVICE'].methods_by_name['ConfirmSync']._serialized_options = b'\202\323\344\223\002#\"\036/api/v1/sync/confirm/{sync_id}:\001*'
+  _globals['_SYNCSERVICE'].methods_by_name['DeclineSync']._loaded_options = None
+  _globals['_SYNCSERVICE'].methods_by_name['DeclineSync']._serialized_options = b'\202\323\344\223\002#\"\036/api/v1/sync/decline/{sync_id}:\001*'
   _globals['_SYNCRUN']._serialized_start=162
   _globals['_SYNCRUN']._serialized_end=539
   _globals['_SYNCLOG']._serialized_start=542
-  _globals['_SYNCLOG']._serialized_end=929
-  _globals['_TRIGGERSYNCREQUEST']._serialized_start=931
-  _globals['_TRIGGERSYNCREQUEST']._serialized_end=998
-  _globals['_TRIGGERSYNCRESPONSE']._serialized_start=1000
-  _globals['_TRIGGERSYNCRESPONSE']._serialized_end=1059
-  _globals['_GETSYNCSTATUSREQUEST']._serialized_start=1061
-  _globals['_GETSYNCSTATUSREQUEST']._serialized_end=1100
-  _globals['_GETSYNCSTATUSRESPONSE']._serialized_start=1102
-  _globals['_GETSYNCSTATUSRESPONSE']._serialized_end=1172
-  _globals['_LISTSYNCLOGSREQUEST']._serialized_start=1175
-  _globals['_LISTSYNCLOGSREQUEST']._serialized_end=1367
-  _globals['_LISTSYNCLOGSRESPONSE']._serialized_start=1369
-  _globals['_LISTSYNCLOGSRESPONSE']._serialized_end=1486
-  _globals['_RETRYSYNCREQUEST']._serialized_start=1488
-  _globals['_RETRYSYNCREQUEST']._serialized_end=1523
-  _globals['_RETRYSYNCRESPONSE']._serialized_start=1525
-  _globals['_RETRYSYNCRESPONSE']._serialized_end=1578
-  _globals['_SYNCSERVICE']._serialized_start=1581
-  _globals['_SYNCSERVICE']._serialized_end=2163
+  _globals['_SYNCLOG']._serialized_end=960
+  _globals['_TRIGGERSYNCREQUEST']._serialized_start=962
+  _globals['_TRIGGERSYNCREQUEST']._serialized_end=1029
+  _globals['_TRIGGERSYNCRESPONSE']._serialized_start=1031
+  _globals['_TRIGGERSYNCRESPONSE']._serialized_end=1090
+  _globals['_GETSYNCSTATUSREQUEST']._serialized_start=1092
+  _globals['_GETSYNCSTATUSREQUEST']._serialized_end=1131
+  _globals['_GETSYNCSTATUSRESPONSE']._serialized_start=1133
+  _globals['_GETSYNCSTATUSRESPONSE']._serialized_end=1203
+  _globals['_LISTSYNCLOGSREQUEST']._serialized_start=1206
+  _globals['_LISTSYNCLOGSREQUEST']._serialized_end=1460
+  _globals['_LISTSYNCLOGSRESPONSE']._serialized_start=1462
+  _globals['_LISTSYNCLOGSRESPONSE']._serialized_end=1579
+  _globals['_RETRYSYNCREQUEST']._serialized_start=1581
+  _globals['_RETRYSYNCREQUEST']._serialized_end=1616
+  _globals['_RETRYSYNCRESPONSE']._serialized_start=1618
+  _globals['_RETRYSYNCRESPONSE']._serialized_end=1671
+  _globals['_CONFIRMSYNCREQUEST']._serialized_start=1673
+  _globals['_CONFIRMSYNCREQUEST']._serialized_end=1735
+  _globals['_CONFIRMSYNCRESPONSE']._serialized_start=1737
+  _globals['_CONFIRMSYNCRESPONSE']._serialized_end=1794
+  _globals['_DECLINESYNCREQUEST']._serialized_start=1796
+  _globals['_DECLINESYNCREQUEST']._serialized_end=1874
+  _globals['_DECLINESYNCRESPONSE']._serialized_start=1876
+  _globals['_DECLINESYNCRESPONSE']._serialized_end=1932
+  _globals['_SYNCSERVICE']._serialized_start=1935
+  _globals['_SYNCSERVICE']._serialized_end=2813
 # @@protoc_insertion_point(module_scope)

@@ -48,7 +48,7 @@ class SyncRun(_message.Message):
     def __init__(self, sync_id: _Optional[str] = ..., ban_event_id: _Optional[int] = ..., user_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., event_type: _Optional[str] = ..., status: _Optional[str] = ..., trigger: _Optional[str] = ..., total_chats: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., pending: _Optional[int] = ..., awaiting_confirmation: _Optional[int] = ..., policy: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SyncLog(_message.Message):
-    __slots__ = ("id", "sync_id", "ban_event_id", "source_chat_id", "target_chat_id", "user_id", "action", "status", "error_message", "retry_count", "until_date", "started_at", "completed_at", "created_at")
+    __slots__ = ("id", "sync_id", "ban_event_id", "source_chat_id", "target_chat_id", "user_id", "action", "status", "error_message", "retry_count", "until_date", "started_at", "completed_at", "created_at", "awaiting_confirmation")
     ID_FIELD_NUMBER: _ClassVar[int]
     SYNC_ID_FIELD_NUMBER: _ClassVar[int]
     BAN_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class SyncLog(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
     id: int
     sync_id: str
     ban_event_id: int
@@ -77,7 +78,8 @@ class SyncLog(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     completed_at: _timestamp_pb2.Timestamp
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., sync_id: _Optional[str] = ..., ban_event_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., target_chat_id: _Optional[int] = ..., user_id: _Optional[int] = ..., action: _Optional[str] = ..., status: _Optional[str] = ..., error_message: _Optional[str] = ..., retry_count: _Optional[int] = ..., until_date: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    awaiting_confirmation: bool
+    def __init__(self, id: _Optional[int] = ..., sync_id: _Optional[str] = ..., ban_event_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., target_chat_id: _Optional[int] = ..., user_id: _Optional[int] = ..., action: _Optional[str] = ..., status: _Optional[str] = ..., error_message: _Optional[str] = ..., retry_count: _Optional[int] = ..., until_date: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., awaiting_confirmation: _Optional[bool] = ...) -> None: ...
 
 class TriggerSyncRequest(_message.Message):
     __slots__ = ("ban_event_id", "target_chat_ids")
@@ -108,16 +110,18 @@ class GetSyncStatusResponse(_message.Message):
     def __init__(self, sync: _Optional[_Union[SyncRun, _Mapping]] = ...) -> None: ...
 
 class ListSyncLogsRequest(_message.Message):
-    __slots__ = ("status", "target_chat_id", "ban_event_id", "page")
+    __slots__ = ("status", "target_chat_id", "ban_event_id", "page", "awaiting_confirmation")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TARGET_CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     BAN_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
     status: str
     target_chat_id: int
     ban_event_id: int
     page: _pagination_pb2.PageRequest
-    def __init__(self, status: _Optional[str] = ..., target_chat_id: _Optional[int] = ..., ban_event_id: _Optional[int] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+    awaiting_confirmation: bool
+    def __init__(self, status: _Optional[str] = ..., target_chat_id: _Optional[int] = ..., ban_event_id: _Optional[int] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ..., awaiting_confirmation: _Optional[bool] = ...) -> None: ...
 
 class ListSyncLogsResponse(_message.Message):
     __slots__ = ("logs", "page")
@@ -140,3 +144,37 @@ class RetrySyncResponse(_message.Message):
     sync_id: str
     retried: int
     def __init__(self, sync_id: _Optional[str] = ..., retried: _Optional[int] = ...) -> None: ...
+
+class ConfirmSyncRequest(_message.Message):
+    __slots__ = ("sync_id", "target_chat_ids")
+    SYNC_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_CHAT_IDS_FIELD_NUMBER: _ClassVar[int]
+    sync_id: str
+    target_chat_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sync_id: _Optional[str] = ..., target_chat_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ConfirmSyncResponse(_message.Message):
+    __slots__ = ("sync_id", "confirmed")
+    SYNC_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    sync_id: str
+    confirmed: int
+    def __init__(self, sync_id: _Optional[str] = ..., confirmed: _Optional[int] = ...) -> None: ...
+
+class DeclineSyncRequest(_message.Message):
+    __slots__ = ("sync_id", "target_chat_ids", "reason")
+    SYNC_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_CHAT_IDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    sync_id: str
+    target_chat_ids: _containers.RepeatedScalarFieldContainer[int]
+    reason: str
+    def __init__(self, sync_id: _Optional[str] = ..., target_chat_ids: _Optional[_Iterable[int]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DeclineSyncResponse(_message.Message):
+    __slots__ = ("sync_id", "declined")
+    SYNC_ID_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_FIELD_NUMBER: _ClassVar[int]
+    sync_id: str
+    declined: int
+    def __init__(self, sync_id: _Optional[str] = ..., declined: _Optional[int] = ...) -> None: ...

@@ -58,6 +58,16 @@ class SyncServiceStub:
                 request_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncRequest.SerializeToString,
                 response_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncResponse.FromString,
                 _registered_method=True)
+        self.ConfirmSync = channel.unary_unary(
+                '/tenantry.moderation.v1.SyncService/ConfirmSync',
+                request_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.ConfirmSyncRequest.SerializeToString,
+                response_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.ConfirmSyncResponse.FromString,
+                _registered_method=True)
+        self.DeclineSync = channel.unary_unary(
+                '/tenantry.moderation.v1.SyncService/DeclineSync',
+                request_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.DeclineSyncRequest.SerializeToString,
+                response_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.DeclineSyncResponse.FromString,
+                _registered_method=True)
 
 
 class SyncServiceServicer:
@@ -98,6 +108,27 @@ class SyncServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConfirmSync(self, request, context):
+        """ConfirmSync confirms a sync's chats that wait for an admin's confirmation
+        (chat_settings.require_confirmation or a SyncPolicy's requireConfirmation):
+        all of them, or those in target_chat_ids. They are acted on at once, in the
+        background. NOT_FOUND (sync_not_found) for an unknown sync;
+        FAILED_PRECONDITION (nothing_awaiting_confirmation) when none waits.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineSync(self, request, context):
+        """DeclineSync declines a sync's chats that wait for a confirmation, selected
+        as in ConfirmSync: they become "skipped" and are never acted on. The sync
+        is finished (sync.completed, sync.partial or sync.failed) when nothing
+        else is pending. Errors as in ConfirmSync.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SyncServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -120,6 +151,16 @@ def add_SyncServiceServicer_to_server(servicer, server):
                     servicer.RetrySync,
                     request_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncRequest.FromString,
                     response_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncResponse.SerializeToString,
+            ),
+            'ConfirmSync': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmSync,
+                    request_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.ConfirmSyncRequest.FromString,
+                    response_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.ConfirmSyncResponse.SerializeToString,
+            ),
+            'DeclineSync': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineSync,
+                    request_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.DeclineSyncRequest.FromString,
+                    response_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.DeclineSyncResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -234,6 +275,60 @@ class SyncService:
             '/tenantry.moderation.v1.SyncService/RetrySync',
             tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncRequest.SerializeToString,
             tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmSync(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tenantry.moderation.v1.SyncService/ConfirmSync',
+            tenantry_dot_moderation_dot_v1_dot_sync__pb2.ConfirmSyncRequest.SerializeToString,
+            tenantry_dot_moderation_dot_v1_dot_sync__pb2.ConfirmSyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineSync(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tenantry.moderation.v1.SyncService/DeclineSync',
+            tenantry_dot_moderation_dot_v1_dot_sync__pb2.DeclineSyncRequest.SerializeToString,
+            tenantry_dot_moderation_dot_v1_dot_sync__pb2.DeclineSyncResponse.FromString,
             options,
             channel_credentials,
             insecure,
