@@ -284,3 +284,51 @@ async def test_enforce_on_join_bans_a_covered_user_on_sight(engine, moderation_t
                                                         event_type="unban"))
         assert (await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="u2")
                 ).status == "not_banned"
+
+
+async def test_a_policys_rate_limit_is_shared_by_its_workers(engine, redis, moderation_tenant):
+    # Two engines stand for two replicas of the policy's worker; rateLimit is for both.
+    tenant = moderation_tenant
+    listed = chat_ids(4, base=-1008950000000)
+    async with sync_world(engine, redis=redis) as w, sync_world(engine, redis=redis) as w2:
+        for fake in (w.fake, w2.fake):
+            for chat in listed:
+                fake.add_chat(chat, members={BANNED_USER: "member"})
+        await add_policy(engine, tenant, "team/slow", {
+            "events": ["ban"], "targets": {"chatIds": listed}, "rateLimit": {"perSecond": 5},
+            "workers": {"replicas": 0}})
+        started = time.monotonic()
+        await asyncio.gather(w.engine.handle_ban_detected(ban_envelope(tenant, ban_event_id=30)),
+                             w2.engine.handle_ban_detected(ban_envelope(tenant, ban_event_id=31)))
+        elapsed = time.monotonic() - started
+        bans = sorted(c.at for fake in (w.fake, w2.fake) for c in fake.calls_of("banChatMember"))
+        assert len(bans) == 8  # every chat of both events, once
+        # 8 actions at 5/s across both workers: 7 intervals of 0.2 s at least.
+        assert elapsed >= 7 * 0.2 - 0.05 and bans[-1] - bans[0] >= 7 * 0.2 - 0.05
+        assert {r.status for r in await logs(engine, tenant)} == {"success"}
+
+
+async def test_a_row_that_would_wait_too_long_for_the_rate_is_deferred(engine, redis,
+                                                                        moderation_tenant):
+    tenant = moderation_tenant
+    listed = chat_ids(3, base=-1008960000000)
+    async with sync_world(engine, redis=redis, rate_wait_max=0.1, inline_horizon=0.0) as w:
+        for chat in listed:
+            w.fake.add_chat(chat, members={BANNED_USER: "member"})
+        await add_policy(engine, tenant, "team/slower", {
+            "events": ["ban"], "targets": {"chatIds": listed}, "rateLimit": {"perMinute": 60},
+            "workers": {"replicas": 0}})
+        sync_id = await w.engine.handle_ban_detected(ban_envelope(tenant, ban_event_id=32))
+        rows = await logs(engine, tenant)
+        done = [r for r in rows if r.status == "success"]
+        waiting = [r for r in rows if r.status == "pending"]
+        # One slot a second and no waiting past 0.1 s: one chat now, two deferred.
+        assert len(done) == 1 and len(waiting) == 2
+        assert all(r.error_message == "SyncPolicy rate limit" and r.attempts == 0 for r in waiting)
+        assert len(w.fake.calls_of("banChatMember")) == 1
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (await w.engine.status(tenant, sync_id)).status == "running":
+            await w.engine.sweep(tenant)
+            await asyncio.sleep(0.2)
+        assert (await w.engine.status(tenant, sync_id)).status == "completed"
+        assert len(w.fake.calls_of("banChatMember")) == 3

@@ -8,6 +8,7 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
+from services.kit.naming import tenant_key
 from services.telegram_api import (
     BotApiClient,
     BotClientFactory,
@@ -21,7 +22,6 @@ from services.telegram_api import (
     TelegramRetryAfter,
     TelegramUnavailable,
 )
-from services.kit.naming import tenant_key
 from services.telegram_api.limits import bot_key
 from tests.fakes.telegram_bot_api import FakeBotApi
 

@@ -40,6 +40,7 @@ from services.kit.db import Database
 from services.kit.errors import FailedPrecondition, NotFound
 from services.kit.metrics import SYNC_OUTCOMES
 from services.kit.naming import dead_letter_key, tenant_key
+from services.kit.throttle import SharedTokenBucket
 from services.telegram_api import (
     BotApiClient,
     BotClientFactory,
@@ -83,6 +84,9 @@ class SyncConfig:
     #: The event handler waits for rows due within this many seconds; later ones are swept.
     inline_horizon: float = 5.0
     inline_budget: float = 600.0
+    #: A row waits at most this long for its SyncPolicy's rate limit; past it, it is
+    #: deferred (its lease is not held for the wait) and the sweeper takes it later.
+    rate_wait_max: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class SyncEngine:
         self.redis = redis
         self.config = config or SyncConfig()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._policy_buckets: dict[tuple[str, str, float, int], SharedTokenBucket] = {}
 
     # -- entry points ----------------------------------------------------------------------
     async def handle_ban_detected(self, envelope: EventEnvelope, *, group: str = "sync",
@@ -336,8 +341,31 @@ class SyncEngine:
         return Rule(name=None, events=DEFAULT_RULE.events, max_attempts=c.max_attempts,
                     backoff_initial=c.backoff_initial, backoff_max=c.backoff_max)
 
+    async def _policy_turn(self, tenant: str, rule: Rule) -> float | None:
+        """Wait for a slot of the rule's rateLimit (shared by all its workers through
+        Redis). None: go now; a number: defer the row that long instead of waiting."""
+        if rule.per_second is None or rule.name is None:
+            return None
+        key = (tenant, rule.name, rule.per_second, rule.burst)
+        bucket = self._policy_buckets.get(key)
+        if bucket is None:
+            bucket = self._policy_buckets[key] = SharedTokenBucket(
+                self.redis, tenant_key(tenant, "sync", "policy", rule.name, "rate"),
+                rule.per_second, rule.burst)
+        granted, wait = await bucket.reserve(max_wait=self.config.rate_wait_max)
+        if not granted:
+            return max(wait, 0.05)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return None
+
     async def _run_row(self, tenant: str, client: BotApiClient, row: LogRow, rule: Rule) -> None:
         try:
+            defer = await self._policy_turn(tenant, rule)
+            if defer is not None:
+                await self._record(tenant, row, Outcome("deferred", "SyncPolicy rate limit",
+                                                        defer_seconds=defer), rule)
+                return
             outcome = await self._apply(tenant, client, row)
             await self._record(tenant, row, outcome, rule)
         except asyncio.CancelledError:

@@ -195,7 +195,8 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 def register(rt: Runtime, engine: SyncEngine | None = None) -> SyncEngine:
     """Serve SyncService on ``rt`` (the bot token from ``TELEGRAM_BOT_TOKEN`` for now)."""
     if engine is None:
-        engine = SyncEngine(rt.db, BotClientFactory(), redis=rt.redis)
+        # Manual syncs share the bot's rate limit with the sync workers (through Redis).
+        engine = SyncEngine(rt.db, BotClientFactory(redis=rt.redis), redis=rt.redis)
     rt.add_servicer(pb_grpc.add_SyncServiceServicer_to_server, SyncServicer(engine),
                     pb.DESCRIPTOR.services_by_name["SyncService"])
     ready = engine

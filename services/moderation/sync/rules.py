@@ -61,7 +61,9 @@ class Rule:
     max_attempts: int = 3
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    #: The policy's rateLimit: actions (target chats) per second across all its workers.
     per_second: float | None = None
+    burst: int = 1
     replicas: int = 1
     suspended: bool = False
 
@@ -105,6 +107,7 @@ def rule_from_spec(name: str, spec: Mapping[str, Any], *, suspended: bool = Fals
         max_attempts=int(retry.get("maxAttempts") or 3),
         backoff_initial=initial, backoff_max=float(backoff.get("maxSeconds", 60)),
         per_second=float(per_second) if per_second is not None else None,
+        burst=max(1, int(rate.get("burst") or 1)),
         replicas=int((spec.get("workers") or {}).get("replicas", 1)),
         suspended=suspended or bool(spec.get("suspend")),
     )
