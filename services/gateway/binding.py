@@ -19,7 +19,23 @@ from services.kit.errors import FieldViolation, InvalidArgument
 from .jsonmap import _is_repeated
 from .routes import Route, request_class
 
-_FIELD_IN_ERROR = re.compile(r'field[: ]+"?([A-Za-z0-9_.\[\]]+)"?|"([A-Za-z0-9_]+)"')
+# json_format.ParseError texts: "Failed to parse <field> field: <detail>", nested once per
+# level, or 'Message type "..." has no field named "<field>"'.
+_PARSE_FIELD = re.compile(r"Failed to parse (\w+) field: ")
+_UNKNOWN_FIELD = re.compile(r'has no field named "([^"]+)"')
+_AT_TYPE = re.compile(r" at [\w.]+\.?$")
+_AT_FIELD = re.compile(r" at \w+\.([\w.]+?)\.?$")  # "... at Request.field.sub"
+_PARSE_REASONS = (
+    ("invalid literal for int()", "must be an integer"),
+    ("Couldn't parse integer", "must be an integer"),
+    ("Couldn't parse float", "must be a number"),
+    ("expected string", "must be a string"),
+    ("must be in []", "must be a JSON array"),
+    ("Invalid enum value", "is not one of the allowed values"),
+    ("Failed to parse timestamp", "must be an RFC 3339 timestamp with a time zone, e.g. 2026-01-31T12:00:00Z"),
+    ("Struct must be in a dict", "must be a JSON object"),
+    ("Expected true or false", "must be true or false"),
+)
 
 
 def _coerce(field: FieldDescriptor, raw: str, name: str) -> Any:
@@ -92,11 +108,24 @@ def _assign(message: Message, path: list[FieldDescriptor], values: list[str], na
 
 
 def _parse_error(err: json_format.ParseError) -> InvalidArgument:
+    """json_format's error as a violation of the field it is about (dotted when nested,
+    e.g. ``page.page_size``), in words a client can act on."""
     text = str(err)
-    match = _FIELD_IN_ERROR.search(text)
-    field = next((g for g in match.groups() if g), "body") if match else "body"
-    # json_format's messages name the message type, not internals; keep them short.
-    return InvalidArgument(f"{field}: {text[:300]}", violations=[FieldViolation(field, text[:300])])
+    nested = list(_PARSE_FIELD.finditer(text))
+    path = [m.group(1) for m in nested]
+    unknown = _UNKNOWN_FIELD.search(text)
+    if unknown is not None:
+        path.append(unknown.group(1))
+        reason = "is not a field of this request"
+    else:
+        detail = text[nested[-1].end():] if nested else text
+        detail = _AT_TYPE.sub("", detail).rstrip(". ")
+        reason = next((words for pattern, words in _PARSE_REASONS if pattern in detail),
+                      f"is invalid ({detail[:200]})")
+    if not path and (at := _AT_FIELD.search(text)) is not None:
+        path = [at.group(1)]
+    field = ".".join(path) or "body"
+    return InvalidArgument(f"{field} {reason}", violations=[FieldViolation(field, reason)])
 
 
 def bind(route: Route, path_params: dict[str, str], query: list[tuple[str, str]],

@@ -87,6 +87,10 @@ async def test_error_mapping_never_leaks_and_names_fields(gw, tenant_name):
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "body"
     r = await client.post("/api/v1/auth/register", json={"emial": "typo@example.com"})
     assert r.status_code == 422 and "emial" in r.json()["error"]["message"]
+    assert r.json()["error"]["fields"] == [{"field": "emial", "description": "is not a field of this request"}]
+    r = await client.post("/api/v1/auth/register", json={"email": 5, "password": "0123456789ab"})
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"] == [{"field": "email", "description": "must be a string"}]
     token = await _login(client, rt, tenant_name)
     auth = {"Authorization": f"Bearer {token}"}
     r = await client.get(f"/api/v1/tenants/{tenant_name}/members", params={"page_size": "many"}, headers=auth)
