@@ -120,10 +120,12 @@ class TelegramServicer(telegram_pb2_grpc.TelegramServiceServicer):
         tenant = self._tenant()
         v = Validator()
         _ids(v, request.chat_id, request.user_id)
+        v.require(not (request.remove_member and request.only_if_banned), "remove_member",
+                  "cannot be set together with only_if_banned")
         v.raise_if_any()
         client = await call_telegram(lambda: self.clients.for_tenant(tenant))
         await call_telegram(lambda: client.unban_chat_member(
-            request.chat_id, request.user_id, only_if_banned=request.only_if_banned))
+            request.chat_id, request.user_id, only_if_banned=not request.remove_member))
         return pb.UnbanUserResponse()
 
     async def GetChatMember(self, request, ctx):  # type: ignore[no-untyped-def]

@@ -96,10 +96,21 @@ async def test_unban_only_if_banned_never_removes_a_present_member(svc):  # type
     calls = fake.calls_of("unbanChatMember", chat_id=GROUP, ok=True)
     assert [(c.params["user_id"], c.params["only_if_banned"]) for c in calls] == [
         (BANNED, True), (MEMBER, True)]
-    # Without the flag Telegram removes a present member; the flag is passed through as given.
+    # A caller that sets nothing gets the safe unban too (proto3's false default must not kick).
     await svc["call"]("UnbanUser", pb.UnbanUserRequest(chat_id=GROUP, user_id=MEMBER))
+    assert fake.calls_of("unbanChatMember")[-1].params["only_if_banned"] is True
+    assert fake.status_of(GROUP, MEMBER) == "member"
+    # Removing a present member takes an explicit remove_member.
+    await svc["call"]("UnbanUser", pb.UnbanUserRequest(chat_id=GROUP, user_id=MEMBER,
+                                                        remove_member=True))
     assert fake.calls_of("unbanChatMember")[-1].params["only_if_banned"] is False
     assert fake.status_of(GROUP, MEMBER) == "left"
+    calls = len(fake.calls_of("unbanChatMember"))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await svc["call"]("UnbanUser", pb.UnbanUserRequest(chat_id=GROUP, user_id=MEMBER,
+                                                            remove_member=True, only_if_banned=True))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(fake.calls_of("unbanChatMember")) == calls  # nothing was sent
 
 
 async def test_get_chat_member_and_admins(svc):  # type: ignore[no-untyped-def]

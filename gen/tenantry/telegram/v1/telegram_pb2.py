@@ -24,13 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#tenantry/telegram/v1/telegram.proto\x12\x14tenantry.telegram.v1\"\xac\x01\n\nChatMember\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x12\n\nuntil_date\x18\x05 \x01(\x03\x12\x1c\n\x14\x63\x61n_restrict_members\x18\x06 \x01(\x08\x12\x0e\n\x06is_bot\x18\x07 \x01(\x08\x12\x15\n\rlanguage_code\x18\x08 \x01(\t\"e\n\x12SendMessageRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x12\n\nparse_mode\x18\x03 \x01(\t\x12\x1c\n\x14\x64isable_notification\x18\x04 \x01(\x08\"*\n\x13SendMessageResponse\x12\x13\n\x0bmessage_ids\x18\x01 \x03(\x03\"s\n\x0e\x42\x61nUserRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x17\n\nuntil_date\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x17\n\x0frevoke_messages\x18\x04 \x01(\x08\x42\r\n\x0b_until_date\"\x11\n\x0f\x42\x61nUserResponse\"L\n\x10UnbanUserRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x16\n\x0eonly_if_banned\x18\x03 \x01(\x08\"\x13\n\x11UnbanUserResponse\"8\n\x14GetChatMemberRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\"I\n\x15GetChatMemberResponse\x12\x30\n\x06member\x18\x01 \x01(\x0b\x32 .tenantry.telegram.v1.ChatMember\"\'\n\x14GetChatAdminsRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\"I\n\x15GetChatAdminsResponse\x12\x30\n\x06\x61\x64mins\x18\x01 \x03(\x0b\x32 .tenantry.telegram.v1.ChatMember2\x93\x04\n\x0fTelegramService\x12\x62\n\x0bSendMessage\x12(.tenantry.telegram.v1.SendMessageRequest\x1a).tenantry.telegram.v1.SendMessageResponse\x12[\n\x07\x42\x61nUser\x12$.tenantry.telegram.v1.BanUserRequest\x1a%.tenantry.telegram.v1.BanUserResponse\"\x03\x90\x02\x02\x12\x61\n\tUnbanUser\x12&.tenantry.telegram.v1.UnbanUserRequest\x1a\'.tenantry.telegram.v1.UnbanUserResponse\"\x03\x90\x02\x02\x12m\n\rGetChatMember\x12*.tenantry.telegram.v1.GetChatMemberRequest\x1a+.tenantry.telegram.v1.GetChatMemberResponse\"\x03\x90\x02\x01\x12m\n\rGetChatAdmins\x12*.tenantry.telegram.v1.GetChatAdminsRequest\x1a+.tenantry.telegram.v1.GetChatAdminsResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#tenantry/telegram/v1/telegram.proto\x12\x14tenantry.telegram.v1\"\xac\x01\n\nChatMember\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x12\n\nuntil_date\x18\x05 \x01(\x03\x12\x1c\n\x14\x63\x61n_restrict_members\x18\x06 \x01(\x08\x12\x0e\n\x06is_bot\x18\x07 \x01(\x08\x12\x15\n\rlanguage_code\x18\x08 \x01(\t\"e\n\x12SendMessageRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x12\n\nparse_mode\x18\x03 \x01(\t\x12\x1c\n\x14\x64isable_notification\x18\x04 \x01(\x08\"*\n\x13SendMessageResponse\x12\x13\n\x0bmessage_ids\x18\x01 \x03(\x03\"s\n\x0e\x42\x61nUserRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x17\n\nuntil_date\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x17\n\x0frevoke_messages\x18\x04 \x01(\x08\x42\r\n\x0b_until_date\"\x11\n\x0f\x42\x61nUserResponse\"g\n\x10UnbanUserRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x1a\n\x0eonly_if_banned\x18\x03 \x01(\x08\x42\x02\x18\x01\x12\x15\n\rremove_member\x18\x04 \x01(\x08\"\x13\n\x11UnbanUserResponse\"8\n\x14GetChatMemberRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\"I\n\x15GetChatMemberResponse\x12\x30\n\x06member\x18\x01 \x01(\x0b\x32 .tenantry.telegram.v1.ChatMember\"\'\n\x14GetChatAdminsRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\"I\n\x15GetChatAdminsResponse\x12\x30\n\x06\x61\x64mins\x18\x01 \x03(\x0b\x32 .tenantry.telegram.v1.ChatMember2\x93\x04\n\x0fTelegramService\x12\x62\n\x0bSendMessage\x12(.tenantry.telegram.v1.SendMessageRequest\x1a).tenantry.telegram.v1.SendMessageResponse\x12[\n\x07\x42\x61nUser\x12$.tenantry.telegram.v1.BanUserRequest\x1a%.tenantry.telegram.v1.BanUserResponse\"\x03\x90\x02\x02\x12\x61\n\tUnbanUser\x12&.tenantry.telegram.v1.UnbanUserRequest\x1a\'.tenantry.telegram.v1.UnbanUserResponse\"\x03\x90\x02\x02\x12m\n\rGetChatMember\x12*.tenantry.telegram.v1.GetChatMemberRequest\x1a+.tenantry.telegram.v1.GetChatMemberResponse\"\x03\x90\x02\x01\x12m\n\rGetChatAdmins\x12*.tenantry.telegram.v1.GetChatAdminsRequest\x1a+.tenantry.telegram.v1.GetChatAdminsResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tenantry.telegram.v1.telegram_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_UNBANUSERREQUEST'].fields_by_name['only_if_banned']._loaded_options = None
+  _globals['_UNBANUSERREQUEST'].fields_by_name['only_if_banned']._serialized_options = b'\030\001'
   _globals['_TELEGRAMSERVICE'].methods_by_name['BanUser']._loaded_options = None
   _globals['_TELEGRAMSERVICE'].methods_by_name['BanUser']._serialized_options = b'\220\002\002'
   _globals['_TELEGRAMSERVICE'].methods_by_name['UnbanUser']._loaded_options = None
@@ -50,17 +52,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BANUSERRESPONSE']._serialized_start=500
   _globals['_BANUSERRESPONSE']._serialized_end=517
   _globals['_UNBANUSERREQUEST']._serialized_start=519
-  _globals['_UNBANUSERREQUEST']._serialized_end=595
-  _globals['_UNBANUSERRESPONSE']._serialized_start=597
-  _globals['_UNBANUSERRESPONSE']._serialized_end=616
-  _globals['_GETCHATMEMBERREQUEST']._serialized_start=618
-  _globals['_GETCHATMEMBERREQUEST']._serialized_end=674
-  _globals['_GETCHATMEMBERRESPONSE']._serialized_start=676
-  _globals['_GETCHATMEMBERRESPONSE']._serialized_end=749
-  _globals['_GETCHATADMINSREQUEST']._serialized_start=751
-  _globals['_GETCHATADMINSREQUEST']._serialized_end=790
-  _globals['_GETCHATADMINSRESPONSE']._serialized_start=792
-  _globals['_GETCHATADMINSRESPONSE']._serialized_end=865
-  _globals['_TELEGRAMSERVICE']._serialized_start=868
-  _globals['_TELEGRAMSERVICE']._serialized_end=1399
+  _globals['_UNBANUSERREQUEST']._serialized_end=622
+  _globals['_UNBANUSERRESPONSE']._serialized_start=624
+  _globals['_UNBANUSERRESPONSE']._serialized_end=643
+  _globals['_GETCHATMEMBERREQUEST']._serialized_start=645
+  _globals['_GETCHATMEMBERREQUEST']._serialized_end=701
+  _globals['_GETCHATMEMBERRESPONSE']._serialized_start=703
+  _globals['_GETCHATMEMBERRESPONSE']._serialized_end=776
+  _globals['_GETCHATADMINSREQUEST']._serialized_start=778
+  _globals['_GETCHATADMINSREQUEST']._serialized_end=817
+  _globals['_GETCHATADMINSRESPONSE']._serialized_start=819
+  _globals['_GETCHATADMINSRESPONSE']._serialized_end=892
+  _globals['_TELEGRAMSERVICE']._serialized_start=895
+  _globals['_TELEGRAMSERVICE']._serialized_end=1426
 # @@protoc_insertion_point(module_scope)

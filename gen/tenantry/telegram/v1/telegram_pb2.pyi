@@ -61,14 +61,16 @@ class BanUserResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class UnbanUserRequest(_message.Message):
-    __slots__ = ("chat_id", "user_id", "only_if_banned")
+    __slots__ = ("chat_id", "user_id", "only_if_banned", "remove_member")
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ONLY_IF_BANNED_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_MEMBER_FIELD_NUMBER: _ClassVar[int]
     chat_id: int
     user_id: int
     only_if_banned: bool
-    def __init__(self, chat_id: _Optional[int] = ..., user_id: _Optional[int] = ..., only_if_banned: _Optional[bool] = ...) -> None: ...
+    remove_member: bool
+    def __init__(self, chat_id: _Optional[int] = ..., user_id: _Optional[int] = ..., only_if_banned: _Optional[bool] = ..., remove_member: _Optional[bool] = ...) -> None: ...
 
 class UnbanUserResponse(_message.Message):
     __slots__ = ()

@@ -86,7 +86,8 @@ class TelegramServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UnbanUser(self, request, context):
-        """UnbanUser lifts a ban in a chat.
+        """UnbanUser lifts a ban in a chat. It never removes a user who is in the
+        chat unless remove_member is set.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
