@@ -66,6 +66,16 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s", force=True)
-    for noisy in ("aiohttp.access", "uvicorn.access", "kopf.objects"):
+    # Libraries log through the stdlib (uvicorn, alembic, kopf, asyncio): render them the
+    # same way, masked and with the request context, so every line of a process is JSON.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *processors],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("aiohttp.access", "uvicorn.access", "kopf.objects", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
