@@ -4,6 +4,15 @@ Each handler records the event id with :func:`mark_processed` in the same
 transaction as the queue rows it adds, so a redelivered event adds nothing.
 ``sync.failed`` carries either a SyncFinished (some chats failed) or a
 SyncRightsMissing (the bot lacks rights in one chat); ``payload.Is`` tells which.
+
+A sync run can close more than once (RetrySync, ConfirmSync and DeclineSync reopen
+it) and every closing's SyncFinished lists all of the run's finished rows again, so
+the event id alone does not make sync notices idempotent. Each (sync, target chat,
+outcome) is also recorded in ``processed_events`` (consumer :data:`SYNC_NOTICE`), in
+the same transaction as its queue row: an admin hears once that the ban landed in
+their chat and once that it failed there. Skipped chats (already banned, user not
+found, auto sync off, declined) get nothing: the seed's notification types have no
+"skipped" message and nothing happened in those chats.
 """
 
 from __future__ import annotations
@@ -18,12 +27,15 @@ from services.kit.bus.events import EventEnvelope, unpack
 from services.kit.bus.outbox import mark_processed
 from services.kit.errors import InvalidArgument, Validator
 
+from . import store
 from .dispatcher import APP, Notifier
 from .drafts import Draft, validate_draft
 
 log = structlog.get_logger("tenantry.notification.consumers")
 
 GROUP = "notification"
+#: ``processed_events.consumer`` of the per-chat sync notices (keys from :func:`sync_notice_key`).
+SYNC_NOTICE = "notification.sync_chat"
 
 #: (tenant, tracked user id) → [(admin_user_id, admin_chat_id)] of the user's subscribers.
 SubscriberLookup = Callable[[str, int], Awaitable[list[tuple[int, int]]]]
@@ -40,6 +52,29 @@ def _name(username: str, user_id: int) -> str:
 
 def _when(envelope: EventEnvelope) -> str:
     return envelope.timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")
+
+
+def sync_notice_key(sync_id: str, chat_id: int, outcome: str) -> str:
+    """The ``processed_events`` key of one per-chat sync notice (the schema is the tenant's)."""
+    return f"{sync_id}:{chat_id}:{outcome}"
+
+
+def chat_outcomes(p: events_pb2.SyncFinished) -> list[tuple[int, int, str]]:
+    """(target chat, admin, "success" | "failed") of every chat whose admin is to be told.
+
+    Only ``synced_chat_ids`` got the ban; a chat that is neither there nor in ``errors``
+    was skipped and is left out.
+    """
+    synced = set(p.synced_chat_ids)
+    outcomes = []
+    for chat_id, admin in sorted(p.chat_admins.items()):
+        if not admin:
+            continue
+        if chat_id in synced:
+            outcomes.append((chat_id, admin, "success"))
+        elif chat_id in p.errors:
+            outcomes.append((chat_id, admin, "failed"))
+    return outcomes
 
 
 class EventHandlers:
@@ -104,20 +139,37 @@ class EventHandlers:
                                            params=dict(params)) for a in admins])
 
     async def sync_finished(self, envelope: EventEnvelope) -> None:
-        """Per target chat: sync_success to its admin, or sync_failed with the error."""
+        """Per target chat: sync_success to its admin, or sync_failed with the error.
+
+        Skipped chats get nothing, and a (sync, chat, outcome) already told by an
+        earlier closing of the run is not told again.
+        """
         p = unpack(envelope, events_pb2.SyncFinished)
-        drafts = []
-        for chat_id, admin in sorted(p.chat_admins.items()):
-            base = {"username": _name(p.username, p.user_id), "user_id": str(p.user_id),
-                    "chat_name": str(chat_id), "chat_id": str(chat_id),
-                    "timestamp": _when(envelope)}
-            if chat_id in p.errors:
-                drafts.append(Draft(user_id=admin, notification_type="sync_failed",
-                                    params={**base, "error": p.errors[chat_id]}))
-            else:
-                drafts.append(Draft(user_id=admin, notification_type="sync_success",
-                                    params={**base, "source_chat_name": str(p.source_chat_id)}))
-        await self._queue(envelope, drafts)
+        # The engine always sets sync_id; without one only redeliveries can be recognised.
+        scope = p.sync_id or envelope.event_id
+        async with self.notifier.db.session(APP, envelope.tenant) as session:
+            if not await mark_processed(session, GROUP, envelope.event_id):
+                return  # a redelivery: already queued
+            for chat_id, admin, outcome in chat_outcomes(p):
+                # sync.partial and sync.completed are separate streams, so a retried
+                # chat's success can be read before the closing that reported its
+                # failure; that failure is stale news then.
+                if outcome == "failed" and await store.is_processed(
+                        session, SYNC_NOTICE, sync_notice_key(scope, chat_id, "success")):
+                    continue
+                if not await mark_processed(session, SYNC_NOTICE,
+                                            sync_notice_key(scope, chat_id, outcome)):
+                    continue  # told at an earlier closing of this run
+                base = {"username": _name(p.username, p.user_id), "user_id": str(p.user_id),
+                        "chat_name": str(chat_id), "chat_id": str(chat_id),
+                        "timestamp": _when(envelope)}
+                if outcome == "failed":
+                    draft = Draft(user_id=admin, notification_type="sync_failed",
+                                  params={**base, "error": p.errors[chat_id]})
+                else:
+                    draft = Draft(user_id=admin, notification_type="sync_success",
+                                  params={**base, "source_chat_name": str(p.source_chat_id)})
+                await self.notifier.queue(session, draft, source_event_id=envelope.event_id)
 
     async def sync_failed(self, envelope: EventEnvelope) -> None:
         """SyncRightsMissing → tell that chat's admin; SyncFinished → as sync_finished."""

@@ -110,6 +110,15 @@ async def set_template_text(session: AsyncSession, template_id: str, language: s
     """), {"i": template_id, "l": language, "b": body})
 
 
+# -- idempotency ----------------------------------------------------------------------------
+
+async def is_processed(session: AsyncSession, consumer: str, key: str) -> bool:
+    """Whether ``processed_events`` already holds ``key`` for ``consumer``."""
+    return (await session.execute(text(
+        "SELECT 1 FROM processed_events WHERE consumer = :c AND event_id = :e"),
+        {"c": consumer, "e": key})).first() is not None
+
+
 # -- queue ----------------------------------------------------------------------------------
 
 async def enqueue(session: AsyncSession, *, user_id: int, notification_type: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import text
 from tenantry.moderation.v1 import events_pb2
 
@@ -21,8 +23,9 @@ async def _queue(engine, tenant: str) -> list:  # type: ignore[no-untyped-def]
 async def test_sync_finished_notifies_each_chat_admin_once(notifier, engine, tenant_name):  # type: ignore[no-untyped-def]
     handlers = EventHandlers(notifier)
     payload = events_pb2.SyncFinished(ban_event_id=1, user_id=42, username="spam<er>",
-                                      total_chats=2, successful=1, failed=1,
-                                      chat_admins={-100: 11, -200: 22}, errors={-200: "no rights"})
+                                      sync_id=str(uuid.uuid4()), total_chats=2, successful=1,
+                                      failed=1, chat_admins={-100: 11, -200: 22},
+                                      errors={-200: "no rights"}, synced_chat_ids=[-100])
     envelope = new_event("sync.completed", tenant_name, payload)
     await handlers.sync_finished(envelope)
     await handlers.sync_finished(envelope)  # redelivered
