@@ -65,7 +65,9 @@ def chat_outcomes(p: events_pb2.SyncFinished) -> list[tuple[int, int, str]]:
     Only ``synced_chat_ids`` got the ban; a chat that is neither there nor in ``errors``
     was skipped and is left out.
     """
-    synced = set(p.synced_chat_ids)
+    # "Ban synced to your chat" (seed §6.1) is news for bans and kicks; a propagated
+    # unban or restriction succeeding is not told (a failure of any action is).
+    synced = set(p.synced_chat_ids) if p.event_type in ("", "ban", "kick") else set()
     outcomes = []
     for chat_id, admin in sorted(p.chat_admins.items()):
         if not admin:
@@ -175,11 +177,21 @@ class EventHandlers:
         """SyncRightsMissing → tell that chat's admin; SyncFinished → as sync_finished."""
         if envelope.payload.Is(events_pb2.SyncRightsMissing.DESCRIPTOR):
             p = unpack(envelope, events_pb2.SyncRightsMissing)
-            await self._queue(envelope, [Draft(
+            draft = Draft(
                 user_id=p.admin_user_id, notification_type="sync_failed",
                 params={"username": _name("", p.user_id), "user_id": str(p.user_id),
                         "chat_name": str(p.chat_id), "chat_id": str(p.chat_id),
-                        "error": p.error, "timestamp": _when(envelope)})])
+                        "error": p.error, "timestamp": _when(envelope)})
+            async with self.notifier.db.session(APP, envelope.tenant) as session:
+                if not await mark_processed(session, GROUP, envelope.event_id):
+                    return  # a redelivery: already queued
+                # This early notice is the failure notice of that chat: the run's closing
+                # event, which lists the chat in ``errors`` again, must not repeat it.
+                if p.sync_id and not await mark_processed(
+                        session, SYNC_NOTICE, sync_notice_key(p.sync_id, p.chat_id, "failed")):
+                    return
+                if p.admin_user_id:
+                    await self.notifier.queue(session, draft, source_event_id=envelope.event_id)
             return
         await self.sync_finished(envelope)
 

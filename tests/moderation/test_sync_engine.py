@@ -123,7 +123,29 @@ async def test_missing_rights_fail_and_tell_the_admin(engine, moderation_tenant)
         assert {(m.chat_id, m.admin_user_id, m.user_id) for m in missing} == {
             (chats[0], 100, BANNED_USER), (chats[1], 101, BANNED_USER)}
         assert "not a member" in next(m.error for m in missing if m.chat_id == chats[0])
-        assert len(await outbox(engine, tenant, "sync.partial")) == 1
+        (partial,) = await outbox(engine, tenant, "sync.partial")
+        finished = unpack(partial, events_pb2.SyncFinished)
+        # The early notices name their run, so a consumer can match them with its closing.
+        assert {m.sync_id for m in missing} == {finished.sync_id}
+        assert finished.event_type == "ban" and not finished.rows_truncated
+        assert list(finished.synced_chat_ids) == [chats[2]]
+
+
+async def test_a_huge_runs_finish_event_is_capped_but_its_counts_are_whole(engine, moderation_tenant,
+                                                                          monkeypatch):
+    from services.moderation.sync import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "FINISH_EVENT_MAX_ROWS", 2)
+    tenant = moderation_tenant
+    chats = chat_ids(3, base=-1008350000000)
+    async with sync_world(engine) as w:
+        await subscribe(engine, tenant, chats, fake=w.fake)
+        await w.engine.handle_ban_detected(ban_envelope(tenant))
+        (done,) = await outbox(engine, tenant, "sync.completed")
+        finished = unpack(done, events_pb2.SyncFinished)
+        assert finished.rows_truncated and (finished.total_chats, finished.successful) == (3, 3)
+        assert len(finished.sync_logs_ids) == 2 and len(finished.synced_chat_ids) == 2
+        assert finished.mean_sync_ms > 0
 
 
 async def test_429_retry_after_is_waited_out(engine, moderation_tenant):

@@ -159,3 +159,30 @@ async def test_notices_are_kept_apart_per_sync_and_per_tenant(notifier, recorder
     await notifier.deliver_due(other_tenant)
     assert sorted((m.tenant, m.user_id) for m in recorder.sent) == sorted(
         [(tenant_name, 11), (tenant_name, 11), (other_tenant, 11)])
+
+
+async def test_the_early_rights_notice_is_the_chats_only_failure_notice(notifier, recorder,
+                                                                        tenant_name, sync_id):  # type: ignore[no-untyped-def]
+    handlers = EventHandlers(notifier)
+    # The engine tells the admin at once that the bot lacks rights, then closes the run.
+    rights = events_pb2.SyncRightsMissing(chat_id=-300, admin_user_id=33, user_id=42,
+                                          error="not enough rights to ban", sync_id=sync_id)
+    await handlers.sync_failed(new_event("sync.failed", tenant_name, rights))
+    await handlers.sync_finished(new_event("sync.partial", tenant_name, finished(
+        sync_id, synced=[-100], errors={-300: "not enough rights to ban"}, skipped=[])))
+    await notifier.deliver_due(tenant_name)
+    assert sorted((m.user_id, m.notification_type) for m in recorder.sent) == [
+        (11, "sync_success"), (33, "sync_failed")]
+
+
+async def test_only_bans_and_kicks_are_told_as_synced(notifier, recorder, tenant_name):  # type: ignore[no-untyped-def]
+    handlers = EventHandlers(notifier)
+    for action in ("unban", "restrict", "kick"):
+        payload = finished(str(uuid.uuid4()), synced=[-100], errors={-300: "chat not found"},
+                           skipped=[])
+        payload.event_type = action
+        await handlers.sync_finished(new_event("sync.partial", tenant_name, payload))
+    await notifier.deliver_due(tenant_name)
+    # Every failure is told; only the kick's success is "synced to your chat" news.
+    assert sorted((m.user_id, m.notification_type) for m in recorder.sent) == [
+        (11, "sync_success"), (33, "sync_failed"), (33, "sync_failed"), (33, "sync_failed")]

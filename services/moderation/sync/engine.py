@@ -64,6 +64,8 @@ log = structlog.get_logger("tenantry.sync")
 APP = "moderation"
 #: A kick is a short ban lifted at once; if the lift never happens the ban still ends.
 KICK_BAN_SECONDS = 60
+#: Per-chat rows a finish event lists at most (~40 bytes each); counts are always whole.
+FINISH_EVENT_MAX_ROWS = 10_000
 #: The dead-letter stream of target chats that failed for good after retries.
 DLQ_TOPIC = "sync.target"
 
@@ -455,7 +457,7 @@ class SyncEngine:
             if outcome.rights_missing:
                 await enqueue(session, new_event("sync.failed", tenant, events_pb2.SyncRightsMissing(
                     chat_id=row.target_chat_id, admin_user_id=row.admin_user_id or 0,
-                    user_id=row.user_id, error=error or "")))
+                    user_id=row.user_id, error=error or "", sync_id=str(row.sync_id))))
         SYNC_OUTCOMES.labels(tenant, status).inc()
         log.info("sync_row", tenant=tenant, sync_id=str(row.sync_id), chat=row.target_chat_id,
                  action=row.action, status=status, error=error)
@@ -496,8 +498,10 @@ class SyncEngine:
         run = await store.close_run(session, sync_id, status)
         if run is None:
             return None
-        rows = await store.finished_rows(session, sync_id)
-        times = [float(r.ms) for r in rows if r.status == "success" and r.ms is not None]
+        rows = await store.finished_rows(session, sync_id, limit=FINISH_EVENT_MAX_ROWS + 1)
+        truncated = len(rows) > FINISH_EVENT_MAX_ROWS
+        rows = rows[:FINISH_EVENT_MAX_ROWS]
+        mean_ms = await store.success_mean_ms(session, sync_id)
         finished = events_pb2.SyncFinished(
             ban_event_id=run.ban_event_id, sync_id=str(sync_id), user_id=run.user_id,
             source_chat_id=run.source_chat_id, total_chats=run.total_chats,
@@ -506,9 +510,10 @@ class SyncEngine:
             errors={r.target_chat_id: r.error_message or "" for r in rows
                     if r.status == "failed"},
             chat_admins={r.target_chat_id: r.admin_user_id for r in rows if r.admin_user_id},
-            mean_sync_ms=int(sum(times) / len(times)) if times else 0,
+            mean_sync_ms=int(mean_ms) if mean_ms is not None else 0,
             username=run.username,
-            synced_chat_ids=[r.target_chat_id for r in rows if r.status == "success"])
+            synced_chat_ids=[r.target_chat_id for r in rows if r.status == "success"],
+            event_type=run.event_type, rows_truncated=truncated)
         await enqueue(session, new_event(f"sync.{status}", tenant, finished))
         return status, counts
 

@@ -221,14 +221,21 @@ async def close_run(session: AsyncSession, sync_id: uuid.UUID, status: str) -> A
         {"st": status, "s": sync_id})).first()
 
 
+async def success_mean_ms(session: AsyncSession, sync_id: uuid.UUID) -> float | None:
+    """Mean milliseconds from the ban event to a successful apply, over the whole run."""
+    value = (await session.execute(text(
+        "SELECT avg(extract(epoch FROM l.completed_at - r.event_timestamp) * 1000) "
+        "FROM sync_logs l JOIN sync_runs r USING (sync_id) "
+        "WHERE l.sync_id = :s AND l.status = 'success'"), {"s": sync_id})).scalar()
+    return float(value) if value is not None else None
+
+
 async def finished_rows(session: AsyncSession, sync_id: uuid.UUID, limit: int = 1000
                         ) -> list[Any]:
     """The run's terminal rows (at most ``limit``) for the finish event."""
     return list((await session.execute(text(
-        "SELECT l.id, l.target_chat_id, l.status, l.error_message, l.admin_user_id, "
-        " extract(epoch FROM l.completed_at - r.event_timestamp) * 1000 AS ms "
-        "FROM sync_logs l JOIN sync_runs r USING (sync_id) "
-        "WHERE l.sync_id = :s AND l.status <> 'pending' ORDER BY l.id LIMIT :n"),
+        "SELECT id, target_chat_id, status, error_message, admin_user_id FROM sync_logs "
+        "WHERE sync_id = :s AND status <> 'pending' ORDER BY id LIMIT :n"),
         {"s": sync_id, "n": limit})).all())
 
 

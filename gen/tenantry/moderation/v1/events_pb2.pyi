@@ -104,7 +104,7 @@ class SyncStarted(_message.Message):
     def __init__(self, ban_event_id: _Optional[int] = ..., sync_id: _Optional[str] = ..., user_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., total_chats: _Optional[int] = ...) -> None: ...
 
 class SyncFinished(_message.Message):
-    __slots__ = ("ban_event_id", "sync_id", "user_id", "source_chat_id", "total_chats", "successful", "failed", "skipped", "sync_logs_ids", "errors", "chat_admins", "mean_sync_ms", "username", "synced_chat_ids")
+    __slots__ = ("ban_event_id", "sync_id", "user_id", "source_chat_id", "total_chats", "successful", "failed", "skipped", "sync_logs_ids", "errors", "chat_admins", "mean_sync_ms", "username", "synced_chat_ids", "event_type", "rows_truncated")
     class ErrorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +133,8 @@ class SyncFinished(_message.Message):
     MEAN_SYNC_MS_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     SYNCED_CHAT_IDS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     ban_event_id: int
     sync_id: str
     user_id: int
@@ -147,16 +149,20 @@ class SyncFinished(_message.Message):
     mean_sync_ms: int
     username: str
     synced_chat_ids: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, ban_event_id: _Optional[int] = ..., sync_id: _Optional[str] = ..., user_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., total_chats: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., sync_logs_ids: _Optional[_Iterable[int]] = ..., errors: _Optional[_Mapping[int, str]] = ..., chat_admins: _Optional[_Mapping[int, int]] = ..., mean_sync_ms: _Optional[int] = ..., username: _Optional[str] = ..., synced_chat_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+    event_type: str
+    rows_truncated: bool
+    def __init__(self, ban_event_id: _Optional[int] = ..., sync_id: _Optional[str] = ..., user_id: _Optional[int] = ..., source_chat_id: _Optional[int] = ..., total_chats: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., sync_logs_ids: _Optional[_Iterable[int]] = ..., errors: _Optional[_Mapping[int, str]] = ..., chat_admins: _Optional[_Mapping[int, int]] = ..., mean_sync_ms: _Optional[int] = ..., username: _Optional[str] = ..., synced_chat_ids: _Optional[_Iterable[int]] = ..., event_type: _Optional[str] = ..., rows_truncated: _Optional[bool] = ...) -> None: ...
 
 class SyncRightsMissing(_message.Message):
-    __slots__ = ("chat_id", "admin_user_id", "user_id", "error")
+    __slots__ = ("chat_id", "admin_user_id", "user_id", "error", "sync_id")
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     ADMIN_USER_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    SYNC_ID_FIELD_NUMBER: _ClassVar[int]
     chat_id: int
     admin_user_id: int
     user_id: int
     error: str
-    def __init__(self, chat_id: _Optional[int] = ..., admin_user_id: _Optional[int] = ..., user_id: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+    sync_id: str
+    def __init__(self, chat_id: _Optional[int] = ..., admin_user_id: _Optional[int] = ..., user_id: _Optional[int] = ..., error: _Optional[str] = ..., sync_id: _Optional[str] = ...) -> None: ...
