@@ -3,12 +3,21 @@
 Each handler runs in one transaction on the tenant's analytics schema and
 records the event id (``mark_processed``) in that same transaction, so a
 redelivery changes nothing. Ban days are the day the ban happened
-(``event_timestamp``); subscription and sync days are the envelope's time.
+(``event_timestamp``); subscription days are the envelope's time, and a sync
+run is counted on the day of its first closing seen.
+
+A sync run can close several times (RetrySync, ConfirmSync and DeclineSync
+reopen it), each closing a new event with the run's cumulative counts, and the
+closings travel on different streams (``sync.partial`` / ``sync.completed``),
+so they can arrive in any order. The run's last counted snapshot is kept in
+``analytics_sync_runs`` / ``analytics_sync_chats``; a closing is applied only
+when it is further along than that snapshot, and then only as its difference.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from google.protobuf import timestamp_pb2
@@ -22,7 +31,7 @@ from services.kit.db import Database
 
 APP = "analytics"
 CONSUMER = "analytics"
-SYNC_OUTCOME = {"sync.completed": "completed_runs", "sync.partial": "partial_runs", "sync.failed": "failed_runs"}
+SYNC_OUTCOME = {"sync.completed": "completed", "sync.partial": "partial", "sync.failed": "failed"}
 TOPICS = ("subscription.created", "subscription.deleted", "ban.detected", "ban.registered", *SYNC_OUTCOME)
 _DAILY_COUNTERS = frozenset({
     "new_subscriptions", "deleted_subscriptions", "total_bans", "total_syncs", "successful_syncs", "failed_syncs",
@@ -87,8 +96,7 @@ class Aggregator:
                 # sync.failed also carries SyncRightsMissing notices; they are not runs.
                 if envelope.payload.Is(events_pb2.SyncRightsMissing.DESCRIPTOR):
                     return
-                await self._sync(s, SYNC_OUTCOME[topic], unpack(envelope, events_pb2.SyncFinished),
-                                 _day(envelope.timestamp))
+                await self._sync(s, SYNC_OUTCOME[topic], unpack(envelope, events_pb2.SyncFinished), envelope)
 
     async def _subscription(self, s: AsyncSession, created: bool, day: date) -> None:
         total = (await s.execute(text(
@@ -125,24 +133,115 @@ class Aggregator:
             "ON CONFLICT (chat_id, date) DO UPDATE SET ban_count = analytics_chat_stats.ban_count + 1"),
             {"c": chat_id, "d": day})
 
-    async def _sync(self, s: AsyncSession, outcome: str, p: events_pb2.SyncFinished, day: date) -> None:
-        samples = p.successful if p.mean_sync_ms > 0 else 0
-        # Target chats that got the ban: those listed that did not fail (SyncFinished has no
-        # explicit success list; skipped chats are indistinguishable here).
-        received = sorted(c for c in p.chat_admins if c not in p.errors)
-        new_chats = 0
-        for chat in received:
-            new_chats += await _active_chat(s, day, chat)
+    async def _sync(self, s: AsyncSession, status: str, p: events_pb2.SyncFinished,
+                    envelope: EventEnvelope) -> None:
+        """Count a run's closing: the whole run when it is new, the difference when it is newer."""
+        new = RunSnapshot.of(status, p)
+        run_id = p.sync_id or envelope.event_id  # no run id: the event is its own run
+        params = {"s": run_id, "d": _day(envelope.timestamp), "u": p.user_id, "st": status, "ok": new.successful,
+                  "f": new.failed, "k": new.skipped, "ms": new.mean_sync_ms, "e": envelope.event_id}
+        first = (await s.execute(text(
+            "INSERT INTO analytics_sync_runs (sync_id, date, user_id, status, successful, failed, skipped, "
+            "mean_sync_ms, event_id) VALUES (:s, :d, :u, :st, :ok, :f, :k, :ms, :e) "
+            "ON CONFLICT (sync_id) DO NOTHING RETURNING date"), params)).first()
+        old: RunSnapshot | None = None
+        if first is not None:
+            day = first.date
+        else:
+            # Locked: the run's other closings may be applied concurrently (other streams).
+            row = (await s.execute(text(
+                "SELECT date, user_id, status, successful, failed, skipped, mean_sync_ms FROM analytics_sync_runs "
+                "WHERE sync_id = :s FOR UPDATE"), {"s": run_id})).one()
+            old = RunSnapshot(row.status, row.user_id, row.successful, row.failed, row.skipped, row.mean_sync_ms)
+            if new.progress <= old.progress:
+                return  # stale (an earlier closing read late) or the same snapshot again
+            day = row.date
             await s.execute(text(
-                "INSERT INTO analytics_chat_stats (chat_id, date, sync_received_count) VALUES (:c, :d, 1) "
+                "UPDATE analytics_sync_runs SET status = :st, user_id = :u, successful = :ok, failed = :f, "
+                "skipped = :k, mean_sync_ms = :ms, event_id = :e, closings = closings + 1, updated_at = now() "
+                "WHERE sync_id = :s"), params)
+        added, removed, new_active = await self._synced_chats(s, run_id, day, set(p.synced_chat_ids),
+                                                              first is None)
+        # Same lock order as _ban (set tables, analytics_daily, user stats, chat stats), so a
+        # ban and a sync of the same day cannot deadlock.
+        before = old.contribution() if old else {}
+        delta = {k: v - before.get(k, 0) for k, v in new.contribution().items()}
+        delta.update({k: -v for k, v in before.items() if k not in delta})
+        await _bump_daily(s, day, **delta, active_chats=new_active)
+        synced_for = {new.user_id: new.successful}
+        if old is not None:
+            synced_for[old.user_id] = synced_for.get(old.user_id, 0) - old.successful
+        for user, n in synced_for.items():
+            if user and n:
+                await s.execute(text(
+                    "INSERT INTO analytics_user_stats (user_id, date, sync_count) VALUES (:u, :d, :n) "
+                    "ON CONFLICT (user_id, date) DO UPDATE SET sync_count = analytics_user_stats.sync_count + :n"),
+                    {"u": user, "d": day, "n": n})
+        for chat, n in sorted([(c, 1) for c in added] + [(c, -1) for c in removed]):
+            await s.execute(text(
+                "INSERT INTO analytics_chat_stats (chat_id, date, sync_received_count) VALUES (:c, :d, :n) "
                 "ON CONFLICT (chat_id, date) DO UPDATE SET "
-                "sync_received_count = analytics_chat_stats.sync_received_count + 1"), {"c": chat, "d": day})
-        await _bump_daily(s, day, sync_runs=1, **{outcome: 1}, total_syncs=p.successful + p.failed,
-                          successful_syncs=p.successful, failed_syncs=p.failed, skipped_syncs=p.skipped,
-                          sync_time_ms_total=p.mean_sync_ms * samples, sync_time_samples=samples,
-                          active_chats=new_chats)
-        if p.user_id and p.successful:
-            await s.execute(text(
-                "INSERT INTO analytics_user_stats (user_id, date, sync_count) VALUES (:u, :d, :n) "
-                "ON CONFLICT (user_id, date) DO UPDATE SET sync_count = analytics_user_stats.sync_count + :n"),
-                {"u": p.user_id, "d": day, "n": p.successful})
+                "sync_received_count = analytics_chat_stats.sync_received_count + :n"), {"c": chat, "d": day, "n": n})
+
+    @staticmethod
+    async def _synced_chats(s: AsyncSession, run_id: str, day: date, synced: set[int],
+                            known: bool) -> tuple[set[int], set[int], int]:
+        """Make the run's recorded synced chats ``synced``.
+
+        Returns the chats added and removed, and how many chats became active on ``day``.
+        """
+        before: set[int] = set()
+        if known:
+            before = set((await s.execute(text("SELECT chat_id FROM analytics_sync_chats WHERE sync_id = :s"),
+                                          {"s": run_id})).scalars())
+        added, removed = synced - before, before - synced
+        new_active = 0
+        for chat in sorted(added):
+            await s.execute(text("INSERT INTO analytics_sync_chats (sync_id, chat_id) VALUES (:s, :c)"),
+                            {"s": run_id, "c": chat})
+            new_active += await _active_chat(s, day, chat)
+        if removed:
+            # Moderation never turns a success back, so this is defensive; the day's active-chat
+            # set keeps the chat (it may be active for a ban made there as well).
+            await s.execute(text("DELETE FROM analytics_sync_chats "
+                                 "WHERE sync_id = :s AND chat_id = ANY(CAST(:c AS bigint[]))"),
+                            {"s": run_id, "c": sorted(removed)})
+        return added, removed, new_active
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """One closing's view of a sync run: what the run adds to its day's aggregates."""
+
+    status: str
+    user_id: int
+    successful: int
+    failed: int
+    skipped: int
+    mean_sync_ms: int
+
+    @classmethod
+    def of(cls, status: str, p: events_pb2.SyncFinished) -> RunSnapshot:
+        """The snapshot a ``SyncFinished`` of topic ``sync.<status>`` carries."""
+        return cls(status, p.user_id, p.successful, p.failed, p.skipped, p.mean_sync_ms)
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """Orders a run's closings, newest greatest.
+
+        A run closes only when no row is pending, and between closings rows only move
+        forward: awaiting rows finish (ConfirmSync / DeclineSync), so the finished rows
+        never decrease, and failed rows are retried
+        (RetrySync) while success and skipped are final, so at equal finished rows
+        success + skipped never decreases. Two closings with equal progress have the
+        same successful, failed and skipped rows, hence the same contribution. The
+        counts are used rather than ``sync_logs_ids``, which moderation caps at 1,000.
+        """
+        return self.successful + self.failed + self.skipped, self.successful + self.skipped
+
+    def contribution(self) -> dict[str, int]:
+        """The daily counters this snapshot adds; skipped chats are not attempts."""
+        samples = self.successful if self.mean_sync_ms > 0 else 0
+        return {"sync_runs": 1, f"{self.status}_runs": 1, "total_syncs": self.successful + self.failed,
+                "successful_syncs": self.successful, "failed_syncs": self.failed, "skipped_syncs": self.skipped,
+                "sync_time_ms_total": self.mean_sync_ms * samples, "sync_time_samples": samples}

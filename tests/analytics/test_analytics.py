@@ -4,6 +4,7 @@ streams → the analytics consumer → aggregates, and come back through Analyti
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -67,9 +68,11 @@ async def stub(database_url, redis_url) -> AsyncIterator[pb_grpc.AnalyticsServic
 
 
 def finished(user: int, ok: int, failed: int, mean_ms: int, targets: list[int], errors: dict[int, str]) -> Message:
-    return ev.SyncFinished(ban_event_id=1, sync_id="s", user_id=user, source_chat_id=-1,
+    """A run's only closing (its own sync_id); every target chat not in ``errors`` was synced."""
+    return ev.SyncFinished(ban_event_id=1, sync_id=str(uuid.uuid4()), user_id=user, source_chat_id=-1,
                            total_chats=len(targets), successful=ok, failed=failed, mean_sync_ms=mean_ms,
-                           chat_admins=dict.fromkeys(targets, 9), errors=errors)
+                           chat_admins=dict.fromkeys(targets, 9), errors=errors,
+                           synced_chat_ids=[c for c in targets if c not in errors])
 
 
 async def test_events_become_aggregates_once(stub, engine, redis, tenant_name):
