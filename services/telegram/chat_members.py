@@ -45,6 +45,16 @@ def classify(update: ChatMemberUpdated) -> tuple[str, int | None] | None:
     return None
 
 
+def is_join(update: ChatMemberUpdated) -> bool:
+    """The user came into the chat (not back from a ban: that is an unban's doing)."""
+    old = str(update.old_chat_member.status).split(".")[-1].lower()
+    new = str(update.new_chat_member.status).split(".")[-1].lower()
+    if new == "restricted":
+        # A restricted user may be outside the chat; only is_member says they are in.
+        return old == "left" and bool(getattr(update.new_chat_member, "is_member", False))
+    return old == "left" and new == "member"
+
+
 def to_report(tenant: str, update: ChatMemberUpdated, update_id: int) -> BanReport | None:
     """The ban event of a chat_member update, or None when it is not a ban/kick/restrict/unban."""
     kind = classify(update)

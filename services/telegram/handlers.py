@@ -27,7 +27,7 @@ from aiogram.types import (
 from services.kit.status import decode_error
 from services.telegram_api import BotApiClient
 
-from .chat_members import to_report
+from .chat_members import is_join, to_report
 from .guards import BotState
 from .i18n import lang_of, t
 from .moderation import ModerationClient, Page
@@ -294,7 +294,15 @@ async def on_page(query: CallbackQuery, bot_state: BotState, moderation: Moderat
 
 async def on_chat_member(event: ChatMemberUpdated, event_update: Update,
                          moderation: ModerationClient, tenant: str) -> None:
-    """Ban, kick, restrict and unban become ban events (others are ignored)."""
+    """Ban, kick, restrict and unban become ban events; a join is checked against the
+    synced bans (a banned user is banned on sight); anything else is ignored."""
+    if is_join(event):
+        user_id = event.new_chat_member.user.id
+        outcome = await moderation.enforce_join(tenant, event.chat.id, user_id,
+                                                join_ref=str(event_update.update_id))
+        if outcome != "not_banned":
+            log.info("join_enforced", chat_id=event.chat.id, user_id=user_id, status=outcome)
+        return
     report = to_report(tenant, event, event_update.update_id)
     if report is None:
         return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from tenantry.moderation.v1 import ban_events_pb2, subscriptions_pb2, users_pb2
+from tenantry.moderation.v1 import ban_events_pb2, subscriptions_pb2, sync_pb2, users_pb2
 from tenantry.telegram.v1 import telegram_pb2, telegram_pb2_grpc
 
 from services.kit.naming import tenant_key
@@ -52,7 +52,8 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
     channel = rt.channel(rt.settings.moderation_addr,
                          subscriptions_pb2.DESCRIPTOR.services_by_name["SubscriptionService"],
                          ban_events_pb2.DESCRIPTOR.services_by_name["BanEventService"],
-                         users_pb2.DESCRIPTOR.services_by_name["UserService"])
+                         users_pb2.DESCRIPTOR.services_by_name["UserService"],
+                         sync_pb2.DESCRIPTOR.services_by_name["SyncService"])
     moderation = GrpcModerationClient(channel)
     # The bots' own Bot API clients (admin lookups in the command handlers).
     # One set of limits per bot, in Redis: the replies, the admin lookups and the sync

@@ -20,6 +20,8 @@ from tenantry.moderation.v1 import (
     ban_events_pb2_grpc,
     subscriptions_pb2,
     subscriptions_pb2_grpc,
+    sync_pb2,
+    sync_pb2_grpc,
     users_pb2,
     users_pb2_grpc,
 )
@@ -84,6 +86,10 @@ class ModerationClient(Protocol):
     async def report_ban(self, tenant: str, report: BanReport) -> bool:
         """Register a ban event; False when its event_id was already registered."""
 
+    async def enforce_join(self, tenant: str, chat: int, user: int, *, join_ref: str) -> str:
+        """A user joined ``chat``: ban them if a synced ban covers them there.
+        "banned", "failed" or "not_banned"."""
+
 
 PAGE_SIZE = 10
 
@@ -95,6 +101,7 @@ class GrpcModerationClient:
         self.subs = subscriptions_pb2_grpc.SubscriptionServiceStub(channel)
         self.bans = ban_events_pb2_grpc.BanEventServiceStub(channel)
         self.users = users_pb2_grpc.UserServiceStub(channel)
+        self.sync = sync_pb2_grpc.SyncServiceStub(channel)
 
     @staticmethod
     def _meta(tenant: str) -> tuple[tuple[str, str], ...]:
@@ -166,3 +173,8 @@ class GrpcModerationClient:
             request.initiator_user_id = report.initiator_user_id
         reply = await self.bans.RegisterBanEvent(request, metadata=self._meta(tenant))
         return bool(reply.created)
+
+    async def enforce_join(self, tenant: str, chat: int, user: int, *, join_ref: str) -> str:
+        reply = await self.sync.EnforceOnJoin(sync_pb2.EnforceOnJoinRequest(
+            chat_id=chat, user_id=user, join_ref=join_ref), metadata=self._meta(tenant))
+        return str(reply.status)

@@ -10,7 +10,8 @@ API), the notifications go out (sendMessage to the admins, notification logs)
 and the analytics move.
 
 Part B (issue 4, the bot): drive the bot through its webhook with Bot API
-updates — ``/start``, ``/subscribe <id>``, ``/list`` and a ``chat_member`` ban —
+updates — ``/start``, ``/subscribe <id>``, ``/list``, a ``chat_member`` ban, and
+the banned user joining a subscriber chat again (banned on sight) —
 and watch event → sync → Bot API calls → notification to the subscribing admin.
 
 Each run uses fresh random ids, so it can be repeated on the same data. Every
@@ -364,6 +365,19 @@ class Demo:
                              lambda: self.messages_about(admin, str(group["title"]), mark))
         for call in sent:
             self.show(f"fake Telegram: sendMessage to {admin}: {_one_line(call['params'].get('text', ''))}")
+
+        self.step(f"{spammer} is let back into the subscriber group by hand and joins: banned on sight")
+        self.fake_chat(sub_chat_id, sub_chat["title"], members={spammer: "left"}, admins=[admin])
+        mark = self.calls_mark()
+        self.post_update(self.chat_member(chat=sub_chat, actor=spammer_user, member=spammer_user,
+                                          old="left", new="member"), "chat_member left → member")
+        again = self.wait_for(
+            f"a banChatMember of {spammer} in {sub_chat_id} after the join",
+            lambda: [c for c in self.calls("banChatMember", chat_id=sub_chat_id, since=mark)
+                     if int(c["params"].get("user_id", 0)) == spammer] or None)
+        self.show(f"fake Telegram: banChatMember chat_id={sub_chat_id} user_id={spammer} "
+                  f"until_date={again[0]['params'].get('until_date')} → "
+                  f"{self.fake_get('status', chat_id=sub_chat_id, user_id=spammer)['status']}")
 
     def _show_replies(self, chat_id: int, mark: int, command: str) -> list[str]:
         calls = [c for c in self.calls("sendMessage", chat_id=chat_id, since=mark)]

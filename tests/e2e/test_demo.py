@@ -151,6 +151,10 @@ def test_demo_shows_the_whole_chain(platform: DevPlatform) -> None:
     # Part B (issue 4): commands answered, chat_member ban → sync → notification.
     assert "bot replied: ✅ Subscribed to" in out
     assert "fake Telegram: banChatMember" in out
+    # Enforcement on join: the banned user who comes back is banned again by the bot.
+    assert "joins: banned on sight" in out
+    after_join = out.split("joins: banned on sight", 1)[1]
+    assert "fake Telegram: banChatMember" in after_join and "→ kicked" in after_join
     assert "OK: every step showed what it should." in out
     for name in ("telegram-webhook-secret", "demo-owner-password"):
         assert (platform.data / name).read_text().strip() not in out

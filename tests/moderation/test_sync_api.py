@@ -33,6 +33,7 @@ from tests.fakes.moderation_sync import (
 )
 from tests.fakes.telegram_bot_api import FakeBotApi
 from tests.moderation.conftest import auth, serve
+from tests.support import bearer
 
 
 async def fails(call):
@@ -434,3 +435,54 @@ async def test_confirm_over_rest(rest, served, engine, moderation_tenant):
     r = await rest.post(f"{api}/decline/{sync_id}", json={})
     assert r.status_code == 200 and r.json() == {"sync_id": sync_id, "declined": 1}
     assert not fake.calls_of("banChatMember", chat_id=c1)
+
+
+async def test_enforce_on_join_over_grpc(api, engine, moderation_tenant):
+    stub, sync_engine, fake = api
+    tenant = moderation_tenant
+    md = auth(tenant, "moderator")
+    chat, other = chat_ids(2, base=-1006900000000)
+    await add_subscription(engine, tenant, admin_user_id=690, admin_chat_id=chat)
+    fake.add_chat(chat, members={BANNED_USER: "member"})
+    fake.add_chat(other)
+    started = await stub.TriggerSync(pb.TriggerSyncRequest(
+        ban_event_id=await add_ban_event(engine, tenant)), metadata=md)
+    await sync_engine.drain()
+    assert fake.status_of(chat, BANNED_USER) == "kicked"
+    # Let back in by hand; the bot reports the join (update 77): banned on sight, once.
+    fake.chats[chat].members[BANNED_USER] = {"status": "member", "until_date": 0}
+    join = pb.EnforceOnJoinRequest(chat_id=chat, user_id=BANNED_USER, join_ref="77")
+    done = await stub.EnforceOnJoin(join, metadata=md)
+    assert (done.status, done.until_date) == ("banned", 0) and done.HasField("ban_event_id")
+    assert fake.status_of(chat, BANNED_USER) == "kicked"
+    again = await stub.EnforceOnJoin(join, metadata=md)
+    assert (again.status, again.error) == ("banned", "already enforced")
+    assert len(fake.calls_of("banChatMember", chat_id=chat)) == 2  # the sync's, the join's
+    elsewhere = await stub.EnforceOnJoin(pb.EnforceOnJoinRequest(
+        chat_id=other, user_id=BANNED_USER), metadata=md)
+    assert elsewhere.status == "not_banned" and not fake.calls_of("banChatMember", chat_id=other)
+    status = (await stub.GetSyncStatus(pb.GetSyncStatusRequest(sync_id=started.sync_id),
+                                       metadata=md)).sync
+    assert status.successful >= 1
+    # Bad input and roles: 422 with the fields, members may not ban.
+    bad = await fails(stub.EnforceOnJoin(pb.EnforceOnJoinRequest(
+        chat_id=0, user_id=-5, join_ref="x" * 101), metadata=md))
+    assert bad.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {f.field for f in bad.violations} == {"chat_id", "user_id", "join_ref"}
+    member = await fails(stub.EnforceOnJoin(join, metadata=auth(tenant, "member")))
+    assert member.code == grpc.StatusCode.PERMISSION_DENIED
+    assert len(fake.calls_of("banChatMember", chat_id=chat)) == 2
+
+
+async def test_sync_reads_validate_their_filters_and_need_a_member(api, moderation_tenant):
+    stub, _, _ = api
+    md = auth(moderation_tenant, "member")
+    bad = await fails(stub.ListSyncLogs(pb.ListSyncLogsRequest(target_chat_id=0, ban_event_id=-1),
+                                        metadata=md))
+    assert bad.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {f.field for f in bad.violations} == {"target_chat_id", "ban_event_id"}
+    outsider = bearer("user-9", tenant=moderation_tenant, role=None)  # no membership
+    for call in (stub.ListSyncLogs(pb.ListSyncLogsRequest(), metadata=outsider),
+                 stub.GetSyncStatus(pb.GetSyncStatusRequest(
+                     sync_id="00000000-0000-0000-0000-000000000000"), metadata=outsider)):
+        assert (await fails(call)).code == grpc.StatusCode.PERMISSION_DENIED

@@ -41,6 +41,7 @@ class MemoryModeration:
     def __init__(self) -> None:
         self.subs: dict[tuple[int, int], list[int]] = {}
         self.bans: dict[str, BanReport] = {}
+        self.joins: list[tuple[int, int, str]] = []
 
     async def subscribe(self, tenant: str, admin: int, chat: int, tracked: int) -> None:
         users = self.subs.setdefault((admin, chat), [])
@@ -77,6 +78,10 @@ class MemoryModeration:
             return False
         self.bans[report.event_id] = report
         return True
+
+    async def enforce_join(self, tenant: str, chat: int, user: int, *, join_ref: str) -> str:
+        self.joins.append((chat, user, join_ref))
+        return "not_banned"
 
 
 def _grpc_error(code: str) -> Exception:
@@ -265,9 +270,13 @@ async def test_chat_member_events_become_ban_events_once(env):  # type: ignore[n
     await post(env, chat_member("kicked", "left"))
     await post(env, chat_member("member", "left", actor=ADMIN))  # removed by an admin: kick
     await post(env, chat_member("member", "left", actor=SPAMMER))  # left by itself: ignored
-    await post(env, chat_member("left", "member", actor=SPAMMER))  # joined: ignored
+    joined = chat_member("left", "member", actor=SPAMMER)
+    await post(env, joined)  # joined: no ban event, but checked against the synced bans
+    await post(env, chat_member("left", "restricted", actor=SPAMMER))  # joined, restricted
     events = list(env["mod"].bans.values())
     assert [e.event_type for e in events] == ["ban", "restrict", "unban", "kick"]
+    assert [(c, u) for c, u, _ in env["mod"].joins] == [(GROUP, SPAMMER), (GROUP, SPAMMER)]
+    assert env["mod"].joins[0][2] == str(joined["update_id"])  # a redelivery acts once
     first = events[0]
     assert (first.user_id, first.chat_id, first.ban_duration, first.initiator_user_id,
             first.username, first.chat_title) == (SPAMMER, GROUP, None, ADMIN, "spammer", "Cats")

@@ -30,6 +30,7 @@ from .models import LOG_STATUSES, RunStatus
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_TARGETS = 1000
+MAX_JOIN_REF = 100
 MAX_REASON = 500
 _TOKEN_PREFIX = "s1:"
 
@@ -115,7 +116,9 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 
     async def GetSyncStatus(self, request: pb.GetSyncStatusRequest,
                             _: Ctx) -> pb.GetSyncStatusResponse:
-        tenant = context.current().require_tenant()
+        principal = context.current()
+        tenant = principal.require_tenant()
+        principal.require_role("member")
         v = Validator()
         sync_id = _sync_id(request.sync_id, v)
         v.raise_if_any()
@@ -124,11 +127,17 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 
     async def ListSyncLogs(self, request: pb.ListSyncLogsRequest,
                            _: Ctx) -> pb.ListSyncLogsResponse:
-        tenant = context.current().require_tenant()
+        principal = context.current()
+        tenant = principal.require_tenant()
+        principal.require_role("member")
         v = Validator()
         status = request.status if request.HasField("status") else None
         v.require(status is None or status in LOG_STATUSES, "status",
                   "must be one of " + ", ".join(LOG_STATUSES))
+        v.require(not request.HasField("target_chat_id") or request.target_chat_id != 0,
+                  "target_chat_id", "must not be 0")
+        v.require(not request.HasField("ban_event_id") or request.ban_event_id > 0,
+                  "ban_event_id", "must be a positive id")
         size = request.page.page_size or DEFAULT_PAGE_SIZE
         v.require(0 < size <= MAX_PAGE_SIZE, "page_size", f"must be 1-{MAX_PAGE_SIZE}")
         before = None
@@ -149,6 +158,22 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
         if len(rows) > size:
             response.page.next_page_token = encode_page_token(rows[size - 1].id)
         return response
+
+    async def EnforceOnJoin(self, request: pb.EnforceOnJoinRequest,
+                            _: Ctx) -> pb.EnforceOnJoinResponse:
+        principal = context.current()
+        tenant = principal.require_tenant()
+        principal.require_role("moderator")
+        v = Validator()
+        v.require(request.chat_id != 0, "chat_id", "must not be 0")
+        v.require(request.user_id > 0, "user_id", "must be a positive Telegram user id")
+        v.require(len(request.join_ref) <= MAX_JOIN_REF, "join_ref",
+                  f"at most {MAX_JOIN_REF} characters")
+        v.raise_if_any()
+        done = await self.engine.enforce_on_join(tenant, request.chat_id, request.user_id,
+                                                 join_ref=request.join_ref or None)
+        return pb.EnforceOnJoinResponse(status=done.status, ban_event_id=done.ban_event_id,
+                                        until_date=done.until_date, error=done.error or "")
 
     async def RetrySync(self, request: pb.RetrySyncRequest, _: Ctx) -> pb.RetrySyncResponse:
         principal = context.current()

@@ -178,3 +178,25 @@ class DeclineSyncResponse(_message.Message):
     sync_id: str
     declined: int
     def __init__(self, sync_id: _Optional[str] = ..., declined: _Optional[int] = ...) -> None: ...
+
+class EnforceOnJoinRequest(_message.Message):
+    __slots__ = ("chat_id", "user_id", "join_ref")
+    CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    JOIN_REF_FIELD_NUMBER: _ClassVar[int]
+    chat_id: int
+    user_id: int
+    join_ref: str
+    def __init__(self, chat_id: _Optional[int] = ..., user_id: _Optional[int] = ..., join_ref: _Optional[str] = ...) -> None: ...
+
+class EnforceOnJoinResponse(_message.Message):
+    __slots__ = ("status", "ban_event_id", "until_date", "error")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    BAN_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_DATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    ban_event_id: int
+    until_date: int
+    error: str
+    def __init__(self, status: _Optional[str] = ..., ban_event_id: _Optional[int] = ..., until_date: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...

@@ -58,6 +58,11 @@ class SyncServiceStub:
                 request_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncRequest.SerializeToString,
                 response_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncResponse.FromString,
                 _registered_method=True)
+        self.EnforceOnJoin = channel.unary_unary(
+                '/tenantry.moderation.v1.SyncService/EnforceOnJoin',
+                request_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.EnforceOnJoinRequest.SerializeToString,
+                response_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.EnforceOnJoinResponse.FromString,
+                _registered_method=True)
         self.ConfirmSync = channel.unary_unary(
                 '/tenantry.moderation.v1.SyncService/ConfirmSync',
                 request_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.ConfirmSyncRequest.SerializeToString,
@@ -108,6 +113,17 @@ class SyncServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnforceOnJoin(self, request, context):
+        """EnforceOnJoin is what the bot calls when a user joins a chat: if a synced
+        ban covers the user there (their latest propagated ban, not lifted since,
+        targets this chat through a subscription, a sync_logs row or a SyncPolicy,
+        and has not run out), the user is banned on sight. A repeated call with the
+        same join_ref acts once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ConfirmSync(self, request, context):
         """ConfirmSync confirms a sync's chats that wait for an admin's confirmation
         (chat_settings.require_confirmation or a SyncPolicy's requireConfirmation):
@@ -151,6 +167,11 @@ def add_SyncServiceServicer_to_server(servicer, server):
                     servicer.RetrySync,
                     request_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncRequest.FromString,
                     response_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncResponse.SerializeToString,
+            ),
+            'EnforceOnJoin': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnforceOnJoin,
+                    request_deserializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.EnforceOnJoinRequest.FromString,
+                    response_serializer=tenantry_dot_moderation_dot_v1_dot_sync__pb2.EnforceOnJoinResponse.SerializeToString,
             ),
             'ConfirmSync': grpc.unary_unary_rpc_method_handler(
                     servicer.ConfirmSync,
@@ -275,6 +296,33 @@ class SyncService:
             '/tenantry.moderation.v1.SyncService/RetrySync',
             tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncRequest.SerializeToString,
             tenantry_dot_moderation_dot_v1_dot_sync__pb2.RetrySyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnforceOnJoin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tenantry.moderation.v1.SyncService/EnforceOnJoin',
+            tenantry_dot_moderation_dot_v1_dot_sync__pb2.EnforceOnJoinRequest.SerializeToString,
+            tenantry_dot_moderation_dot_v1_dot_sync__pb2.EnforceOnJoinResponse.FromString,
             options,
             channel_credentials,
             insecure,
