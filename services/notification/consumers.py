@@ -1,5 +1,10 @@
 """Bus consumers (group "notification"): moderation events become queued notifications.
 
+``user.settings_updated`` is the exception: it queues nothing but mirrors the
+moderation user's settings (notifications on/off, language, timezone) into the
+user's preferences, the newest change winning (``updated_at``). Every draft made
+from a moderation event has origin ``moderation``, which "notifications off" silences.
+
 Each handler records the event id with :func:`mark_processed` in the same
 transaction as the queue rows it adds, so a redelivered event adds nothing.
 ``sync.failed`` carries either a SyncFinished (some chats failed) or a
@@ -18,6 +23,8 @@ found, auto sync off, declined) get nothing: the seed's notification types have 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from tenantry.moderation.v1 import events_pb2
@@ -29,7 +36,9 @@ from services.kit.errors import InvalidArgument, Validator
 
 from . import store
 from .dispatcher import APP, Notifier
+from .drafts import ORIGIN_MODERATION as MODERATION
 from .drafts import Draft, validate_draft
+from .templates import supported_language
 
 log = structlog.get_logger("tenantry.notification.consumers")
 
@@ -96,6 +105,7 @@ class EventHandlers:
             "sync.failed": self.sync_failed,
             "sync.partial": self.sync_finished,
             "notification.send": self.send_requested,
+            "user.settings_updated": self.user_settings_updated,
         }
 
     async def _queue(self, envelope: EventEnvelope, drafts: list[Draft]) -> None:
@@ -109,7 +119,7 @@ class EventHandlers:
         """Tell the admin the subscription exists."""
         p = unpack(envelope, events_pb2.SubscriptionCreated)
         await self._queue(envelope, [Draft(
-            user_id=p.admin_user_id, notification_type="subscription_created",
+            user_id=p.admin_user_id, notification_type="subscription_created", origin=MODERATION,
             params={"username": _name("", p.tracked_user_id), "user_id": str(p.tracked_user_id),
                     "chat_name": str(p.admin_chat_id), "chat_id": str(p.admin_chat_id),
                     "subscription_id": str(p.subscription_id),
@@ -119,7 +129,7 @@ class EventHandlers:
         """Tell the admin the subscription limit refused a subscription."""
         p = unpack(envelope, events_pb2.SubscriptionLimitReached)
         await self._queue(envelope, [Draft(
-            user_id=p.admin_user_id, notification_type="limit_reached",
+            user_id=p.admin_user_id, notification_type="limit_reached", origin=MODERATION,
             params={"limit": str(p.limit), "username": _name("", p.tracked_user_id),
                     "user_id": str(p.tracked_user_id), "chat_id": str(p.admin_chat_id),
                     "chat_name": str(p.admin_chat_id), "timestamp": _when(envelope)})])
@@ -138,7 +148,8 @@ class EventHandlers:
                   "initiator_user_id": str(p.initiator_user_id or ""),
                   "timestamp": p.event_timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")}
         await self._queue(envelope, [Draft(user_id=a, notification_type="ban_detected",
-                                           params=dict(params)) for a in admins])
+                                           params=dict(params), origin=MODERATION)
+                                     for a in admins])
 
     async def sync_finished(self, envelope: EventEnvelope) -> None:
         """Per target chat: sync_success to its admin, or sync_failed with the error.
@@ -167,10 +178,11 @@ class EventHandlers:
                         "timestamp": _when(envelope)}
                 if outcome == "failed":
                     draft = Draft(user_id=admin, notification_type="sync_failed",
-                                  params={**base, "error": p.errors[chat_id]})
+                                  params={**base, "error": p.errors[chat_id]}, origin=MODERATION)
                 else:
                     draft = Draft(user_id=admin, notification_type="sync_success",
-                                  params={**base, "source_chat_name": str(p.source_chat_id)})
+                                  params={**base, "source_chat_name": str(p.source_chat_id)},
+                                  origin=MODERATION)
                 await self.notifier.queue(session, draft, source_event_id=envelope.event_id)
 
     async def sync_failed(self, envelope: EventEnvelope) -> None:
@@ -181,7 +193,7 @@ class EventHandlers:
                 user_id=p.admin_user_id, notification_type="sync_failed",
                 params={"username": _name("", p.user_id), "user_id": str(p.user_id),
                         "chat_name": str(p.chat_id), "chat_id": str(p.chat_id),
-                        "error": p.error, "timestamp": _when(envelope)})
+                        "error": p.error, "timestamp": _when(envelope)}, origin=MODERATION)
             async with self.notifier.db.session(APP, envelope.tenant) as session:
                 if not await mark_processed(session, GROUP, envelope.event_id):
                     return  # a redelivery: already queued
@@ -194,6 +206,36 @@ class EventHandlers:
                     await self.notifier.queue(session, draft, source_event_id=envelope.event_id)
             return
         await self.sync_finished(envelope)
+
+    async def user_settings_updated(self, envelope: EventEnvelope) -> None:
+        """Mirror a moderation user's settings into their preferences, newest change only.
+
+        notifications_enabled=false silences every notification of moderation
+        origin to that user (urgent ones too); language and timezone become the
+        preferences' (templates, quiet hours). An event older than the one applied
+        last changes nothing; so does a redelivery.
+        """
+        p = unpack(envelope, events_pb2.UserSettingsUpdated)
+        # The producer always dates its change; the envelope's time is the next best order.
+        stamp = p.updated_at if p.HasField("updated_at") else envelope.timestamp
+        language = supported_language(p.language)
+        timezone = _zone(p.timezone)
+        async with self.notifier.db.session(APP, envelope.tenant) as session:
+            if not await mark_processed(session, GROUP, envelope.event_id):
+                return  # a redelivery: already applied
+            if p.user_id <= 0:
+                # Retrying cannot fix it (moderation never sends one): handled, said why.
+                log.warning("user_settings_invalid", event_id=envelope.event_id, user_id=p.user_id)
+                return
+            applied = await store.apply_user_settings(
+                session, user_id=p.user_id, notifications_enabled=p.notifications_enabled,
+                language=language, timezone=timezone, updated_at=stamp.ToDatetime(tzinfo=UTC))
+        if not applied:
+            log.info("user_settings_stale", event_id=envelope.event_id, user_id=p.user_id)
+        elif (p.language and language is None) or (p.timezone and timezone is None):
+            # Valid in moderation, unknown here: keep what the preferences had.
+            log.info("user_settings_partly_kept", event_id=envelope.event_id, user_id=p.user_id,
+                     language=p.language, timezone=p.timezone)
 
     async def send_requested(self, envelope: EventEnvelope) -> None:
         """A service asked for a notification over the bus (payload SendNotificationRequest)."""
@@ -210,6 +252,17 @@ class EventHandlers:
             await self._queue(envelope, [])
             return
         await self._queue(envelope, [draft])
+
+
+def _zone(name: str) -> str | None:
+    """``name`` if this service knows the IANA zone, else None."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 def draft_from_proto(request: notification_pb2.SendNotificationRequest) -> Draft:

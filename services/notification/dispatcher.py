@@ -3,15 +3,18 @@
 Every notification first becomes a row of ``notification_queue`` (in the same
 transaction as whatever caused it), with a status and a due time:
 
-* ``suppressed`` — the user turned this type off (urgent ones still go);
+* ``suppressed`` — the user turned this type off (urgent ones still go), or, for
+  a notification of moderation origin, turned notifications off altogether in the
+  moderation app's settings (urgent ones too: "off" means off);
 * ``pending`` — due now (or after a retry back-off / the rate-limit window);
 * ``held`` — inside the user's quiet hours; due when they end;
 * ``digest`` — digest mode; due when the user's open digest closes.
 
 :meth:`Notifier.deliver_due` (run in a loop by the service) leases due rows,
-re-checks quiet hours, applies the per-user rate limit (the excess waits for the
-next minute, nothing is dropped), renders, sends, and logs every attempt in
-``notification_logs``. A failed send is retried with exponential back-off up to
+suppresses the moderation rows of a user who turned notifications off since they
+were queued, re-checks quiet hours, applies the per-user rate limit (the excess
+waits for the next minute, nothing is dropped), renders, sends, and logs every
+attempt in ``notification_logs``. A failed send is retried with exponential back-off up to
 ``max_attempts`` times; a permanent failure (blocked bot, bad address) stops at once.
 """
 
@@ -31,7 +34,7 @@ from services.kit.errors import Validator
 
 from . import store
 from .channels import Channel, DeliveryError, OutgoingMessage
-from .drafts import MAX_BATCH, Draft, validate_draft
+from .drafts import MAX_BATCH, ORIGIN_MODERATION, Draft, validate_draft
 from .preferences import Preferences, in_quiet_hours, quiet_hours_end
 from .ratelimit import UserRateLimiter
 from .templates import (
@@ -96,11 +99,16 @@ class Notifier:
                 session, user_id=draft.user_id, notification_type=draft.notification_type,
                 template_id=draft.template, params=dict(draft.params), channel=channel,
                 priority=draft.priority, language=draft.language or None, chat_id=draft.chat_id,
-                status=status, deliver_after=due, source_event_id=source_event_id))
+                status=status, deliver_after=due, source_event_id=source_event_id,
+                origin=draft.origin or None))
         return rows
 
     async def _placement(self, session: AsyncSession, draft: Draft, prefs: Preferences,
                          channel: str, now: datetime) -> tuple[str, datetime]:
+        if draft.origin == ORIGIN_MODERATION and not prefs.notifications_enabled:
+            # Before the urgent bypass: the seed's "notifications on/off" has no
+            # exception, and no moderation notice is urgent to someone who opted out.
+            return "suppressed", now
         urgent = draft.priority == "urgent"
         if urgent:
             return "pending", now
@@ -128,11 +136,20 @@ class Notifier:
 
     async def _deliver_unit(self, tenant: str, unit: list[store.QueuedNotification],
                             texts: dict[tuple[str, str], str]) -> int:
-        first = unit[0]
-        ids = [item.id for item in unit]
         now = self.clock()
         async with self.db.session(APP, tenant) as session:
-            prefs, _ = await store.load_preferences(session, first.user_id)
+            prefs, _ = await store.load_preferences(session, unit[0].user_id)
+            if not prefs.notifications_enabled:
+                # Queued before the user turned notifications off (held by quiet
+                # hours, waiting in a digest, retrying): not sent after all.
+                muted = [item.id for item in unit if item.origin == ORIGIN_MODERATION]
+                if muted:
+                    await store.suppress(session, muted)
+                    unit = [item for item in unit if item.origin != ORIGIN_MODERATION]
+                    if not unit:
+                        return 0
+            first = unit[0]
+            ids = [item.id for item in unit]
             if first.priority != "urgent" and in_quiet_hours(prefs, now):
                 await store.reschedule(session, ids, status="held" if first.status != "digest"
                                        else "digest", deliver_after=quiet_hours_end(prefs, now))

@@ -11,6 +11,9 @@ from .templates import LANGUAGES, NOTIFICATION_TYPES, PLACEHOLDERS
 
 MAX_PARAM_LENGTH = 4096
 MAX_BATCH = 500
+#: ``Draft.origin`` of notifications caused by the moderation app's events: the ones
+#: a moderation user's "notifications off" silences.
+ORIGIN_MODERATION = "moderation"
 
 
 @dataclass
@@ -25,6 +28,8 @@ class Draft:
     priority: str = "normal"
     language: str = ""
     chat_id: int | None = None
+    #: What caused it: :data:`ORIGIN_MODERATION`, or "" for a direct request.
+    origin: str = ""
 
     @property
     def template(self) -> str:

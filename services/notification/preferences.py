@@ -37,6 +37,9 @@ class Preferences:
     email: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    #: The moderation user's "notifications on/off" (``user.settings_updated``); off
+    #: silences every notification of moderation origin, urgent ones included.
+    notifications_enabled: bool = True
 
     def wants(self, notification_type: str) -> bool:
         """True if the user receives this type (an empty list means every type)."""

@@ -33,17 +33,18 @@ class QueuedNotification:
     status: str
     deliver_after: datetime
     attempts: int
+    origin: str | None = None
 
 
 _QUEUE_COLUMNS = ("id, user_id, notification_type, template_id, params, channel, priority, "
-                  "language, chat_id, status, deliver_after, attempts")
+                  "language, chat_id, status, deliver_after, attempts, origin")
 
 
 def _queued(row: Any) -> QueuedNotification:
     params = row.params if isinstance(row.params, dict) else json.loads(row.params or "{}")
     return QueuedNotification(row.id, row.user_id, row.notification_type, row.template_id,
                               params, row.channel, row.priority, row.language, row.chat_id,
-                              row.status, row.deliver_after, row.attempts)
+                              row.status, row.deliver_after, row.attempts, row.origin)
 
 
 # -- preferences ----------------------------------------------------------------------------
@@ -60,11 +61,16 @@ async def load_preferences(session: AsyncSession, user_id: int) -> tuple[Prefere
         digest_mode=row.digest_mode, digest_interval_hours=row.digest_interval_hours,
         timezone=row.timezone, language=row.language, channels=list(row.channels or []),
         email=row.email, webhook_url=row.webhook_url, webhook_secret=row.webhook_secret,
+        notifications_enabled=row.notifications_enabled,
     ), True
 
 
 async def save_preferences(session: AsyncSession, prefs: Preferences) -> None:
-    """Insert or replace the user's preferences."""
+    """Insert or replace the user's preferences.
+
+    ``notifications_enabled`` is not written: it is the moderation user's setting,
+    changed only by :func:`apply_user_settings`.
+    """
     await session.execute(text("""
         INSERT INTO notification_preferences (user_id, enabled_types, quiet_hours_start,
             quiet_hours_end, digest_mode, digest_interval_hours, timezone, language, channels,
@@ -84,6 +90,32 @@ async def save_preferences(session: AsyncSession, prefs: Preferences) -> None:
            "tz": prefs.timezone, "language": prefs.language,
            "channels": json.dumps(prefs.channels), "email": prefs.email,
            "webhook_url": prefs.webhook_url, "webhook_secret": prefs.webhook_secret})
+
+
+async def apply_user_settings(session: AsyncSession, *, user_id: int, notifications_enabled: bool,
+                              language: str | None, timezone: str | None,
+                              updated_at: datetime) -> bool:
+    """Apply a moderation user's settings as of ``updated_at``; False if a newer one was applied.
+
+    ``language`` / ``timezone`` None keep the stored value (or the default): the
+    moderation app accepts tags and zones this service cannot use. One statement,
+    so two events of one user handled at once still end with the newer one.
+    """
+    row = (await session.execute(text("""
+        INSERT INTO notification_preferences (user_id, notifications_enabled, language, timezone,
+            user_settings_at, updated_at)
+        VALUES (:u, :on, coalesce(CAST(:lang AS varchar), 'ru'),
+            coalesce(CAST(:tz AS varchar), 'UTC'), :at, now())
+        ON CONFLICT (user_id) DO UPDATE SET notifications_enabled = EXCLUDED.notifications_enabled,
+            language = coalesce(CAST(:lang AS varchar), notification_preferences.language),
+            timezone = coalesce(CAST(:tz AS varchar), notification_preferences.timezone),
+            user_settings_at = EXCLUDED.user_settings_at, updated_at = now()
+        WHERE notification_preferences.user_settings_at IS NULL
+            OR notification_preferences.user_settings_at < EXCLUDED.user_settings_at
+        RETURNING 1
+    """), {"u": user_id, "on": notifications_enabled, "lang": language, "tz": timezone,
+           "at": updated_at})).first()
+    return row is not None
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -124,18 +156,20 @@ async def is_processed(session: AsyncSession, consumer: str, key: str) -> bool:
 async def enqueue(session: AsyncSession, *, user_id: int, notification_type: str,
                   template_id: str, params: dict[str, Any], channel: str, priority: str,
                   language: str | None, chat_id: int | None, status: str,
-                  deliver_after: datetime, source_event_id: str | None = None) -> QueuedNotification:
+                  deliver_after: datetime, source_event_id: str | None = None,
+                  origin: str | None = None) -> QueuedNotification:
     """Add a notification to the queue; return the row."""
     row = (await session.execute(text(f"""
         INSERT INTO notification_queue (user_id, notification_type, template_id, params, channel,
-            priority, language, chat_id, status, deliver_after, source_event_id)
+            priority, language, chat_id, status, deliver_after, source_event_id, origin)
         VALUES (:user_id, :nt, :tid, CAST(:params AS jsonb), :channel, :priority, :language,
-            :chat_id, :status, :deliver_after, :source)
+            :chat_id, :status, :deliver_after, :source, :origin)
         RETURNING {_QUEUE_COLUMNS}
     """), {"user_id": user_id, "nt": notification_type, "tid": template_id,
            "params": json.dumps(params, ensure_ascii=False), "channel": channel,
            "priority": priority, "language": language, "chat_id": chat_id, "status": status,
-           "deliver_after": deliver_after, "source": source_event_id})).one()
+           "deliver_after": deliver_after, "source": source_event_id,
+           "origin": origin})).one()
     return _queued(row)
 
 
@@ -170,6 +204,12 @@ async def reschedule(session: AsyncSession, ids: list[int], *, status: str,
         "UPDATE notification_queue SET status = :s, deliver_after = :d, "
         "last_error = coalesce(:e, last_error), attempts = attempts + :a WHERE id = ANY(:ids)"),
         {"s": status, "d": deliver_after, "e": error, "a": 1 if add_attempt else 0, "ids": ids})
+
+
+async def suppress(session: AsyncSession, ids: list[int]) -> None:
+    """Mark rows suppressed for good (the user turned notifications off meanwhile)."""
+    await session.execute(text(
+        "UPDATE notification_queue SET status = 'suppressed' WHERE id = ANY(:ids)"), {"ids": ids})
 
 
 async def finish(session: AsyncSession, ids: list[int], *, status: str, now: datetime,

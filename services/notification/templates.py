@@ -125,11 +125,17 @@ def render(text: str, params: Mapping[str, object], escape: Escape = no_escape) 
     return "".join(out)
 
 
+def supported_language(tag: str | None) -> str | None:
+    """The supported language of a language tag ("en-US" → "en"), or None."""
+    if not tag:
+        return None
+    short = tag.lower().split("-")[0].split("_")[0]
+    return short if short in LANGUAGES else None
+
+
 def pick_language(*candidates: str | None) -> str:
     """The first supported language among ``candidates`` (e.g. "en-US" → "en"), else Russian."""
     for candidate in candidates:
-        if candidate:
-            short = candidate.lower().split("-")[0].split("_")[0]
-            if short in LANGUAGES:
-                return short
+        if (language := supported_language(candidate)) is not None:
+            return language
     return DEFAULT_LANGUAGE

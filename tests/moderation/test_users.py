@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import struct_pb2
 from sqlalchemy import text
+from tenantry.moderation.v1 import events_pb2
 from tenantry.moderation.v1 import users_pb2 as pb
 from tenantry.moderation.v1 import users_pb2_grpc as pb_grpc
 
+from services.kit.bus.events import EventEnvelope, unpack
 from services.kit.naming import schema_name, tenant_key
 from services.kit.status import DecodedStatus, decode_error
 from tests.moderation.conftest import auth
@@ -180,3 +183,83 @@ async def test_other_tenant_cannot_see_users(users, moderation_tenant, engine, t
     # A tenant without a moderation schema is unknown too.
     err = await fails(users.GetUser(pb.GetUserRequest(user_id=77), metadata=auth("nosuchtenant")))
     assert err.code == grpc.StatusCode.NOT_FOUND
+
+
+async def settings_events(engine: Any, tenant: str) -> list[tuple[EventEnvelope, events_pb2.UserSettingsUpdated]]:
+    """The user.settings_updated events in the tenant's outbox, oldest first."""
+    async with engine.connect() as conn:
+        blobs = (await conn.execute(text(
+            f'SELECT envelope FROM "{schema_name("moderation", tenant)}".outbox '
+            "WHERE topic = 'user.settings_updated' ORDER BY id"))).scalars().all()
+    out = []
+    for blob in blobs:
+        envelope = EventEnvelope.FromString(bytes(blob))
+        out.append((envelope, unpack(envelope, events_pb2.UserSettingsUpdated)))
+    return out
+
+
+async def test_settings_change_writes_one_event_with_the_whole_settings(users, moderation_tenant, engine):
+    md = auth(moderation_tenant, "moderator")
+    await users.CreateUser(pb.CreateUserRequest(user_id=5), metadata=md)
+    await users.BatchUpsertUsers(pb.BatchUpsertUsersRequest(users=[pb.UserProfileInput(user_id=6)]),
+                                 metadata=md)
+    assert await settings_events(engine, moderation_tenant) == []  # profiles carry no settings
+
+    await users.UpdateUserSettings(pb.UpdateUserSettingsRequest(
+        user_id=5, notifications_enabled=False, language="en", timezone="Europe/Moscow"), metadata=md)
+    ((envelope, first),) = await settings_events(engine, moderation_tenant)
+    assert (envelope.event_type, envelope.tenant) == ("user.settings_updated", moderation_tenant)
+    assert (first.user_id, first.notifications_enabled, first.language, first.timezone) == (
+        5, False, "en", "Europe/Moscow")
+    assert first.HasField("updated_at")
+
+    # Only the language changes; the event still carries every setting, and a later time.
+    await users.UpdateUserSettings(pb.UpdateUserSettingsRequest(user_id=5, language="ru"), metadata=md)
+    (_, again), (_, second) = await settings_events(engine, moderation_tenant)
+    assert again == first
+    assert (second.notifications_enabled, second.language, second.timezone) == (False, "ru", "Europe/Moscow")
+    assert second.updated_at.ToDatetime() > first.updated_at.ToDatetime()
+
+    # Refused updates write nothing: bad values, an unknown user, a caller without the role.
+    await fails(users.UpdateUserSettings(pb.UpdateUserSettingsRequest(user_id=5, timezone="Mars/Olympus"),
+                                         metadata=md))
+    await fails(users.UpdateUserSettings(pb.UpdateUserSettingsRequest(user_id=99, language="en"), metadata=md))
+    await fails(users.UpdateUserSettings(pb.UpdateUserSettingsRequest(user_id=5, language="en"),
+                                         metadata=auth(moderation_tenant, "member")))
+    assert len(await settings_events(engine, moderation_tenant)) == 2
+
+
+async def test_settings_and_their_event_commit_together(users, moderation_tenant, engine, monkeypatch):
+    from services.kit.bus import outbox
+    from services.moderation.users import service
+
+    md = auth(moderation_tenant, "moderator")
+    await users.CreateUser(pb.CreateUserRequest(user_id=5), metadata=md)
+
+    async def enqueue_then_fail(session: Any, *envelopes: Any) -> None:
+        await outbox.enqueue(session, *envelopes)
+        raise RuntimeError("the transaction fails after the event was written")
+
+    monkeypatch.setattr(service, "enqueue", enqueue_then_fail)
+    err = await fails(users.UpdateUserSettings(pb.UpdateUserSettingsRequest(
+        user_id=5, notifications_enabled=False), metadata=md))
+    assert err.code == grpc.StatusCode.INTERNAL
+    # Neither the change nor its event survived.
+    assert await count(engine, moderation_tenant, "user_settings") == 0
+    assert await settings_events(engine, moderation_tenant) == []
+
+
+async def test_concurrent_settings_changes_are_dated_in_commit_order(users, moderation_tenant, engine):
+    md = auth(moderation_tenant, "moderator")
+    await users.CreateUser(pb.CreateUserRequest(user_id=5), metadata=md)
+    zones = ["Europe/Moscow", "Asia/Tokyo", "America/New_York", "Europe/Berlin", "Asia/Dubai", "UTC"]
+    await asyncio.gather(*(users.UpdateUserSettings(
+        pb.UpdateUserSettingsRequest(user_id=5, timezone=zone), metadata=md) for zone in zones))
+    events = [payload for _, payload in await settings_events(engine, moderation_tenant)]
+    assert sorted(e.timezone for e in events) == sorted(zones)
+    stamps = [e.updated_at.ToDatetime() for e in events]
+    assert len(set(stamps)) == len(zones)
+    # Whoever applies the newest event ends where the table ends.
+    newest = max(events, key=lambda e: e.updated_at.ToDatetime())
+    got = await users.GetUserSettings(pb.GetUserSettingsRequest(user_id=5), metadata=md)
+    assert got.settings.timezone == newest.timezone

@@ -20,6 +20,7 @@ TOPIC_GROUPS: dict[str, tuple[str, ...]] = {
     "sync.failed": ("notification", "analytics"),
     "sync.partial": ("notification", "analytics"),
     "notification.send": ("notification",),
+    "user.settings_updated": ("notification",),
 }
 
 

@@ -2,6 +2,8 @@
 
 Transport-free: the gRPC servicers (``grpc.py``) only convert messages. The
 caller's tenant and role come from the verified token (:func:`context.current`).
+A settings change writes ``user.settings_updated`` to the outbox in its
+transaction (the notification service applies it to its preferences).
 Removing a chat or an admin (or deactivating a user) cleans up the
 subscriptions that depended on it, in the same transaction, with their
 ``subscription.deleted`` events.
@@ -17,6 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit import context
+from services.kit.bus.outbox import enqueue
 from services.kit.db import Database
 from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, Validator
 
@@ -24,7 +27,7 @@ from ..subscriptions import cache as sub_cache
 from ..subscriptions import events as sub_events
 from ..subscriptions import store as sub_store
 from . import chats as chat_store
-from . import store
+from . import events, store
 from . import validation as check
 from .cache import (
     PROFILE_TTL_SECONDS,
@@ -231,7 +234,11 @@ class UserDirectory:
         return await _read_through(self.db, self.redis, tenant, user_settings_key(tenant, user_id), UserSettings, load)
 
     async def update_settings(self, user_id: int, changes: dict[str, Any]) -> UserSettings:
-        """Change the given settings (notifications_enabled, language, timezone, settings)."""
+        """Change the given settings (notifications_enabled, language, timezone, settings).
+
+        Every committed call writes one ``user.settings_updated`` (the whole
+        settings, whatever changed) to the outbox in its transaction.
+        """
         tenant = _caller("moderator")
         v = Validator()
         check.user_id(v, "user_id", user_id)
@@ -242,7 +249,10 @@ class UserDirectory:
         async with self.db.session(APP, tenant) as session:
             if await store.get_user(session, user_id) is None:
                 raise _user_not_found(user_id)
-            settings = await store.upsert_settings(session, user_id, changes)
+            settings, changed_at = await store.upsert_settings(session, user_id, changes)
+            # In the same transaction: the notification service learns of exactly
+            # the changes that commit (it mirrors notifications_enabled, language, timezone).
+            await enqueue(session, events.settings_updated(tenant, settings, changed_at))
         await drop(self.redis, user_settings_key(tenant, user_id))
         return settings
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -132,11 +133,21 @@ async def get_settings(session: AsyncSession, user_id: int) -> UserSettings | No
 
 
 async def upsert_settings(session: AsyncSession, user_id: int,
-                          changes: dict[str, Any]) -> UserSettings:
-    """Write the changed settings (creating the row with defaults first if needed)."""
+                          changes: dict[str, Any]) -> tuple[UserSettings, datetime]:
+    """Write the changed settings (creating the row with defaults first if needed).
+
+    Returns the settings as written and the time of the change. The row stays
+    locked until the transaction ends and the time is read after taking the
+    lock, so of two changes to one user's settings the one that commits later
+    always has the later time (what ``user.settings_updated`` consumers order by).
+    """
     await session.execute(text(
         "INSERT INTO user_settings (user_id) VALUES (:u) ON CONFLICT (user_id) DO NOTHING"),
         {"u": user_id})
+    # Lock even when nothing changes: the event of this call must not be dated
+    # before a concurrent change that commits first.
+    await session.execute(text("SELECT 1 FROM user_settings WHERE user_id = :u FOR UPDATE"),
+                          {"u": user_id})
     if changes:
         params = dict(changes)
         if "settings" in params:
@@ -148,4 +159,7 @@ async def upsert_settings(session: AsyncSession, user_id: int,
                               {**params, "user_id": user_id})
     settings = await get_settings(session, user_id)
     assert settings is not None  # inserted above, in this transaction
-    return settings
+    # clock_timestamp(), not now(): now() is the transaction's start, which can
+    # precede the commit of the change we waited for on the lock.
+    changed_at = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()
+    return settings, changed_at

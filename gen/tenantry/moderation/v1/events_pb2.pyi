@@ -166,3 +166,17 @@ class SyncRightsMissing(_message.Message):
     error: str
     sync_id: str
     def __init__(self, chat_id: _Optional[int] = ..., admin_user_id: _Optional[int] = ..., user_id: _Optional[int] = ..., error: _Optional[str] = ..., sync_id: _Optional[str] = ...) -> None: ...
+
+class UserSettingsUpdated(_message.Message):
+    __slots__ = ("user_id", "notifications_enabled", "language", "timezone", "updated_at")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATIONS_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    notifications_enabled: bool
+    language: str
+    timezone: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[int] = ..., notifications_enabled: _Optional[bool] = ..., language: _Optional[str] = ..., timezone: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
