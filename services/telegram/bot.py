@@ -84,7 +84,9 @@ def make_dispatcher(tenant: str, redis: Redis, moderation: ModerationClient, api
     """A Dispatcher for one tenant's bot, with its state and the moderation client."""
     state = BotState(redis, tenant, commands_per_minute=commands_per_minute,
                      admin_cache_seconds=admin_cache_seconds)
-    dp = Dispatcher(tenant=tenant, bot_state=state, moderation=moderation, bot_api=api)
-    dp.update.outer_middleware(UpdateGuard())
+    guard = UpdateGuard()
+    dp = Dispatcher(tenant=tenant, bot_state=state, moderation=moderation, bot_api=api,
+                    update_guard=guard)
+    dp.update.outer_middleware(guard)
     dp.include_router(build_router())
     return dp

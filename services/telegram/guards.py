@@ -13,6 +13,9 @@ from redis.asyncio import Redis
 from services.kit.naming import tenant_key
 from services.telegram_api import BotApiClient
 
+#: How often one user's activity (last_seen, profile) is reported to moderation, seconds.
+SEEN_EVERY = 300
+
 
 class BotState:
     """Everything the bot keeps in Redis for one tenant."""
@@ -60,6 +63,12 @@ class BotState:
         """Learn @username → id from every update (the Bot API cannot look usernames up)."""
         if username:
             await self.redis.set(self.key("username", username.lower()), user_id, ex=30 * 86400)
+
+    async def seen_due(self, user_id: int, username: str | None) -> bool:
+        """True when the user's activity should be reported to moderation now: at most
+        once per ``SEEN_EVERY`` seconds, and at once when the username changed."""
+        key = self.key("tg", "seen", user_id, (username or "").lower())
+        return bool(await self.redis.set(key, "1", nx=True, ex=SEEN_EVERY))
 
     async def user_by_username(self, username: str) -> int | None:
         """The id of a username seen before."""

@@ -7,6 +7,7 @@ is in the caller's language; anything a user typed is HTML-escaped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ from services.telegram_api import BotApiClient
 from .chat_members import is_join, to_report
 from .guards import BotState
 from .i18n import lang_of, t
-from .moderation import ModerationClient, Page
+from .moderation import ModerationClient, Page, SeenUser
 from .text import escape, split_message
 
 log = structlog.get_logger("tenantry.telegram.bot")
@@ -41,7 +42,11 @@ ALLOWED_UPDATES = ["message", "callback_query", "chat_member", "my_chat_member"]
 # -- middlewares ----------------------------------------------------------------------------
 
 class UpdateGuard(BaseMiddleware):
-    """Drops redelivered updates and learns usernames from every update."""
+    """Drops redelivered updates, learns usernames from every update, and tells moderation
+    who was active (in the background: an update is never held up by it)."""
+
+    def __init__(self) -> None:
+        self._reports: set[asyncio.Task[None]] = set()
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                       event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -50,8 +55,16 @@ class UpdateGuard(BaseMiddleware):
         if not await bot_state.first_delivery(event.update_id):
             log.info("update_redelivered", update_id=event.update_id)
             return None
+        seen = []
         for user in _users_of(event):
             await bot_state.remember_username(user.username, user.id)
+            if not user.is_bot and await bot_state.seen_due(user.id, user.username):
+                seen.append(SeenUser(user.id, user.username or "", user.first_name or "",
+                                     user.last_name or "", user.language_code or "", user.is_bot))
+        if seen:
+            task = asyncio.ensure_future(self._report_seen(data["moderation"], data["tenant"], seen))
+            self._reports.add(task)
+            task.add_done_callback(self._reports.discard)
         msg = event.message
         if msg is not None and (msg.text or "").startswith("/") and msg.from_user is not None:
             # 30 commands a minute per user: say so once, then ignore until the window resets.
@@ -64,6 +77,21 @@ class UpdateGuard(BaseMiddleware):
         return await handler(event, data)
 
 
+    @staticmethod
+    async def _report_seen(moderation: ModerationClient, tenant: str, users: list[SeenUser]) -> None:
+        try:
+            await moderation.users_seen(tenant, users)
+        except grpc.aio.AioRpcError as err:
+            # Activity tracking is best effort; the next update of the user reports it again
+            # once its throttle key expires.
+            log.warning("users_seen_failed", code=err.code().name, users=len(users))
+
+    async def drain(self) -> None:
+        """Wait for activity reports still in flight (graceful shutdown)."""
+        if self._reports:
+            await asyncio.gather(*list(self._reports), return_exceptions=True)
+
+
 def _users_of(update: Update) -> list[Any]:
     users = []
     if update.message and update.message.from_user:
@@ -73,6 +101,8 @@ def _users_of(update: Update) -> list[Any]:
             users.append(reply.from_user)
     if update.chat_member:
         users.append(update.chat_member.new_chat_member.user)
+    if update.callback_query:
+        users.append(update.callback_query.from_user)
     return users
 
 

@@ -84,6 +84,8 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
 
     async def close_bots() -> None:
         for entry in bots.values():
+            # Activity reports still in flight go out before the channel closes.
+            await entry.dispatcher["update_guard"].drain()
             await entry.bot.session.close()
         for api in apis.values():
             await api.aclose()

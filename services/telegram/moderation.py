@@ -54,6 +54,18 @@ def default_reason(event_type: str, chat_title: str = "") -> str:
     return f"{what}{where} (seen by the bot in Telegram)"[:1000]
 
 
+@dataclass(frozen=True)
+class SeenUser:
+    """A Telegram user the bot saw in an update (their current profile)."""
+
+    user_id: int
+    username: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    language_code: str = ""
+    is_bot: bool = False
+
+
 @dataclass
 class Page:
     """One page of items and the token of the next ("" on the last)."""
@@ -89,6 +101,10 @@ class ModerationClient(Protocol):
     async def enforce_join(self, tenant: str, chat: int, user: int, *, join_ref: str) -> str:
         """A user joined ``chat``: ban them if a synced ban covers them there.
         "banned", "failed" or "not_banned"."""
+
+    async def users_seen(self, tenant: str, users: list[SeenUser]) -> None:
+        """Record that ``users`` were active now, with their current profiles (seed §3.4:
+        usernames follow Telegram, last_seen tracks activity)."""
 
 
 PAGE_SIZE = 10
@@ -178,3 +194,10 @@ class GrpcModerationClient:
         reply = await self.sync.EnforceOnJoin(sync_pb2.EnforceOnJoinRequest(
             chat_id=chat, user_id=user, join_ref=join_ref), metadata=self._meta(tenant))
         return str(reply.status)
+
+    async def users_seen(self, tenant: str, users: list[SeenUser]) -> None:
+        await self.users.BatchUpsertUsers(users_pb2.BatchUpsertUsersRequest(seen=True, users=[
+            users_pb2.UserProfileInput(user_id=u.user_id, username=u.username,
+                                       first_name=u.first_name[:255], last_name=u.last_name[:255],
+                                       language_code=u.language_code, is_bot=u.is_bot)
+            for u in users]), metadata=self._meta(tenant))

@@ -140,6 +140,26 @@ async def test_batch_upsert_reports_each_item(users, moderation_tenant, engine):
     assert await count(engine, moderation_tenant, "users") == 1002
 
 
+async def test_batch_upsert_seen_by_the_bot_records_activity(users, moderation_tenant):
+    md = auth(moderation_tenant, "moderator")
+    await users.BatchUpsertUsers(pb.BatchUpsertUsersRequest(users=[
+        pb.UserProfileInput(user_id=40, username="imported")]), metadata=md)
+    imported = (await users.GetUser(pb.GetUserRequest(user_id=40), metadata=md)).user
+    assert not imported.HasField("last_seen")  # an import is no activity
+    await users.BatchUpsertUsers(pb.BatchUpsertUsersRequest(seen=True, users=[
+        pb.UserProfileInput(user_id=40, username="renamed"),
+        pb.UserProfileInput(user_id=41, username="newcomer")]), metadata=md)
+    for uid, name in ((40, "renamed"), (41, "newcomer")):
+        user = (await users.GetUser(pb.GetUserRequest(user_id=uid), metadata=md)).user
+        assert user.HasField("last_seen") and user.username == name
+    seen_at = (await users.GetUser(pb.GetUserRequest(user_id=41), metadata=md)).user.last_seen
+    # A later import does not erase the activity it did not see.
+    await users.BatchUpsertUsers(pb.BatchUpsertUsersRequest(users=[
+        pb.UserProfileInput(user_id=41, username="newcomer")]), metadata=md)
+    again = (await users.GetUser(pb.GetUserRequest(user_id=41), metadata=md)).user
+    assert again.last_seen == seen_at
+
+
 async def test_user_settings_defaults_update_and_cache(users, moderation_tenant, redis):
     md = auth(moderation_tenant, "moderator")
     await users.CreateUser(pb.CreateUserRequest(user_id=5), metadata=md)

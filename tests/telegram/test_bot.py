@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -13,7 +14,7 @@ import pytest
 
 from services.kit.errors import AlreadyExists
 from services.telegram.bot import make_bot, make_dispatcher
-from services.telegram.moderation import BanReport, Page
+from services.telegram.moderation import BanReport, Page, SeenUser
 from services.telegram.webhook import SECRET_HEADER, TenantBot, WebhookServer
 from services.telegram_api import BotApiClient
 from tests.fakes.telegram_bot_api import FakeBotApi
@@ -42,6 +43,7 @@ class MemoryModeration:
         self.subs: dict[tuple[int, int], list[int]] = {}
         self.bans: dict[str, BanReport] = {}
         self.joins: list[tuple[int, int, str]] = []
+        self.seen: list[SeenUser] = []
 
     async def subscribe(self, tenant: str, admin: int, chat: int, tracked: int) -> None:
         users = self.subs.setdefault((admin, chat), [])
@@ -82,6 +84,9 @@ class MemoryModeration:
     async def enforce_join(self, tenant: str, chat: int, user: int, *, join_ref: str) -> str:
         self.joins.append((chat, user, join_ref))
         return "not_banned"
+
+    async def users_seen(self, tenant: str, users: list[SeenUser]) -> None:
+        self.seen.extend(users)
 
 
 def _grpc_error(code: str) -> Exception:
@@ -311,3 +316,23 @@ async def test_gives_up_after_three_retries(env):  # type: ignore[no-untyped-def
     assert await post(env, message("/start", chat=ADMIN)) == 200  # logged, not a crash
     assert len(env["fake"].calls_of("sendMessage")) == 4  # the call and 3 retries
     assert await post(env, message("/help", chat=ADMIN)) == 200
+
+
+async def test_activity_and_username_changes_reach_moderation_throttled(env):  # type: ignore[no-untyped-def]
+    async def seen_ids(count: int) -> list[tuple[int, str]]:
+        for _ in range(100):  # reports go out in the background: wait for them, bounded
+            if len(env["mod"].seen) >= count:
+                break
+            await asyncio.sleep(0.02)
+        return [(u.user_id, u.username) for u in env["mod"].seen]
+
+    await post(env, message("hello", uid=MEMBER, username="kitty"))
+    assert await seen_ids(1) == [(MEMBER, "kitty")]
+    first = env["mod"].seen[0]
+    assert (first.first_name, first.language_code, first.is_bot) == (f"u{MEMBER}", "en", False)
+    await post(env, message("again", uid=MEMBER, username="kitty"))  # within 5 min: not again
+    await post(env, message("renamed", uid=MEMBER, username="tiger"))  # a new username: at once
+    await post(env, message("/start", uid=ADMIN))
+    assert sorted(await seen_ids(3)) == sorted([(MEMBER, "kitty"), (MEMBER, "tiger"), (ADMIN, "")])
+    await asyncio.sleep(0.1)
+    assert len(env["mod"].seen) == 3

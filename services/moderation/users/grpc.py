@@ -91,7 +91,8 @@ class UserServicer(pb_grpc.UserServiceServicer):
         return pb.CreateUserResponse(user=user_pb(await self.users.create(_profile(request))))
 
     async def BatchUpsertUsers(self, request: pb.BatchUpsertUsersRequest, _: Ctx) -> pb.BatchUpsertUsersResponse:
-        results = await self.users.batch_upsert([_profile(u) for u in request.users])
+        results = await self.users.batch_upsert([_profile(u) for u in request.users],
+                                                seen=request.seen)
         return pb.BatchUpsertUsersResponse(
             results=[pb.BatchUpsertResult(user_id=r.user_id, status=r.status, error=r.error)
                      for r in results],

@@ -121,8 +121,10 @@ class UserDirectory:
         await drop(self.redis, user_key(tenant, user.user_id))
         return user
 
-    async def batch_upsert(self, profiles: list[UserProfile]) -> list[BatchItemResult]:
-        """Create or update up to 1000 users; a result per item, in request order."""
+    async def batch_upsert(self, profiles: list[UserProfile], *,
+                           seen: bool = False) -> list[BatchItemResult]:
+        """Create or update up to 1000 users; a result per item, in request order.
+        ``seen``: the users were just active in Telegram (last_seen becomes now)."""
         tenant = _caller("moderator")
         if len(profiles) > MAX_BATCH:
             raise InvalidArgument.field("users", f"at most {MAX_BATCH} users per batch")
@@ -143,7 +145,8 @@ class UserDirectory:
                 valid[profile.user_id] = (i, profile)
         if valid:
             async with self.db.session(APP, tenant) as session:
-                created = await store.upsert_users(session, [p for _, p in valid.values()])
+                created = await store.upsert_users(session, [p for _, p in valid.values()],
+                                                   seen=seen)
             for uid, (i, _) in valid.items():
                 results[i] = BatchItemResult(uid, "created" if created.get(uid) else "updated")
             await drop(self.redis, *(user_key(tenant, uid) for uid in valid))

@@ -83,12 +83,13 @@ async def update_user(session: AsyncSession, user_id: int, changes: dict[str, An
     return _user(row)
 
 
-async def upsert_users(session: AsyncSession,
-                       profiles: Sequence[UserProfile]) -> dict[int, bool]:
+async def upsert_users(session: AsyncSession, profiles: Sequence[UserProfile], *,
+                       seen: bool = False) -> dict[int, bool]:
     """Create or update many users in one statement; user id → True if created.
 
     Usernames that change are recorded in the history. ``profiles`` must not
-    repeat an id (the caller deduplicates).
+    repeat an id (the caller deduplicates). ``seen``: they were just active in
+    Telegram, so ``last_seen`` becomes now.
     """
     if not profiles:
         return {}
@@ -98,15 +99,18 @@ async def upsert_users(session: AsyncSession,
     ), {"ids": ids})).all())
     params = [_profile_params(p) for p in profiles]
     rows = (await session.execute(text(
-        "INSERT INTO users (user_id, username, first_name, last_name, language_code, is_bot) "
-        "SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:usernames AS varchar[]), "
+        "INSERT INTO users (user_id, username, first_name, last_name, language_code, is_bot, "
+        " last_seen) "
+        "SELECT *, CASE WHEN :seen THEN now() END FROM unnest(CAST(:ids AS bigint[]), "
+        "CAST(:usernames AS varchar[]), "
         "CAST(:firsts AS varchar[]), CAST(:lasts AS varchar[]), CAST(:langs AS varchar[]), "
         "CAST(:bots AS boolean[])) "
         "ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, "
         "first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
-        "language_code = EXCLUDED.language_code, is_bot = EXCLUDED.is_bot, updated_at = now() "
+        "language_code = EXCLUDED.language_code, is_bot = EXCLUDED.is_bot, updated_at = now(), "
+        "last_seen = coalesce(EXCLUDED.last_seen, users.last_seen) "
         "RETURNING user_id, (xmax = 0) AS inserted"
-    ), {"ids": ids, "usernames": [p["username"] for p in params],
+    ), {"seen": seen, "ids": ids, "usernames": [p["username"] for p in params],
         "firsts": [p["first_name"] for p in params], "lasts": [p["last_name"] for p in params],
         "langs": [p["language_code"] for p in params], "bots": [p["is_bot"] for p in params]},
     )).all()

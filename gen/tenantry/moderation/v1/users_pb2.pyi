@@ -75,10 +75,12 @@ class CreateUserResponse(_message.Message):
     def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class BatchUpsertUsersRequest(_message.Message):
-    __slots__ = ("users",)
+    __slots__ = ("users", "seen")
     USERS_FIELD_NUMBER: _ClassVar[int]
+    SEEN_FIELD_NUMBER: _ClassVar[int]
     users: _containers.RepeatedCompositeFieldContainer[UserProfileInput]
-    def __init__(self, users: _Optional[_Iterable[_Union[UserProfileInput, _Mapping]]] = ...) -> None: ...
+    seen: bool
+    def __init__(self, users: _Optional[_Iterable[_Union[UserProfileInput, _Mapping]]] = ..., seen: _Optional[bool] = ...) -> None: ...
 
 class BatchUpsertResult(_message.Message):
     __slots__ = ("user_id", "status", "error")
