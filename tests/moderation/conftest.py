@@ -55,3 +55,29 @@ async def moderation_server(database_url: str, redis_url: str) -> AsyncIterator[
 def auth(tenant: str, role: str = "admin") -> tuple[tuple[str, str], ...]:
     """Metadata with an access token of ``role`` in ``tenant``."""
     return bearer("user-1", tenant=tenant, role=role)
+
+
+@asynccontextmanager
+async def gateway_client(engine: Any, tenant: str, rt: Runtime, *, role: str = "admin",
+                         limits: dict[str, Any] | None = None) -> AsyncIterator[Any]:
+    """An httpx client of the real gateway app (in-process, its lifespan run) whose every
+    backend is ``rt``'s gRPC server, with a ``role`` token of ``tenant`` (registered with
+    ``limits``)."""
+    import httpx
+
+    from services.gateway.app import create_app
+    from services.identity.registry import ensure_identity_schema, register_tenant
+    from services.kit.auth import issue_token
+    from services.kit.settings import Settings
+
+    await ensure_identity_schema(engine)
+    await register_tenant(engine, name=tenant, display_name="T", apps=["moderation"],
+                          limits=limits or {}, retention_days=365)
+    addr = f"127.0.0.1:{rt.server.port}"
+    app = create_app(Settings(moderation_addr=addr, identity_addr=addr, notification_addr=addr,
+                              analytics_addr=addr))
+    token, _ = issue_token("user-1", typ="access", tenant=tenant, role=role)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw",
+            headers={"authorization": f"Bearer {token}"}) as client:
+        yield client

@@ -8,28 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from services.gateway.app import create_app
-from services.identity.registry import ensure_identity_schema, register_tenant
-from services.kit.auth import issue_token
-from services.kit.settings import Settings
+from tests.moderation.conftest import gateway_client
 
 
 @pytest.fixture
 async def rest(moderation_server: Any, moderation_tenant: str, engine: Any) -> AsyncIterator[httpx.AsyncClient]:
-    await ensure_identity_schema(engine)
-    await register_tenant(engine, name=moderation_tenant, display_name="T", apps=["moderation"],
-                          limits={"subscriptionsPerAdmin": 2}, retention_days=365)
-    addr = f"127.0.0.1:{moderation_server[0].server.port}"
-    app = create_app(Settings(moderation_addr=addr, identity_addr=addr, notification_addr=addr,
-                              analytics_addr=addr))
-    lifespan = app.router.lifespan_context(app)
-    await lifespan.__aenter__()
-    token, _ = issue_token("user-1", typ="access", tenant=moderation_tenant, role="admin")
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw",
-                               headers={"authorization": f"Bearer {token}"})
-    yield client
-    await client.aclose()
-    await lifespan.__aexit__(None, None, None)
+    async with gateway_client(engine, moderation_tenant, moderation_server[0],
+                              limits={"subscriptionsPerAdmin": 2}) as client:
+        yield client
 
 
 async def test_subscription_endpoints_speak_the_seeds_json(rest: httpx.AsyncClient) -> None:

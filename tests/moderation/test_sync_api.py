@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-import httpx
 import pytest
 from sqlalchemy import text
 from tenantry.common.v1 import pagination_pb2
@@ -13,13 +12,10 @@ from tenantry.moderation.v1 import events_pb2
 from tenantry.moderation.v1 import sync_pb2 as pb
 from tenantry.moderation.v1 import sync_pb2_grpc as pb_grpc
 
-from services.gateway.app import create_app
-from services.identity.registry import ensure_identity_schema, register_tenant
-from services.kit.auth import issue_token
 from services.kit.bus.events import unpack
 from services.kit.migrations import migrate
 from services.kit.naming import schema_name
-from services.kit.settings import Settings, reset_settings_cache
+from services.kit.settings import reset_settings_cache
 from services.kit.status import decode_error
 from services.moderation.sync.grpc import register
 from tests.fakes.moderation_sync import (
@@ -32,7 +28,7 @@ from tests.fakes.moderation_sync import (
     set_chat_settings,
 )
 from tests.fakes.telegram_bot_api import FakeBotApi
-from tests.moderation.conftest import auth, serve
+from tests.moderation.conftest import auth, gateway_client, serve
 from tests.support import bearer
 
 
@@ -385,21 +381,8 @@ async def test_confirm_and_decline_reject_bad_input_roles_and_other_tenants(
 
 @pytest.fixture
 async def rest(served, moderation_tenant, engine):
-    rt = served[0]
-    await ensure_identity_schema(engine)
-    await register_tenant(engine, name=moderation_tenant, display_name="T", apps=["moderation"],
-                          limits={}, retention_days=365)
-    addr = f"127.0.0.1:{rt.server.port}"
-    app = create_app(Settings(moderation_addr=addr, identity_addr=addr, notification_addr=addr,
-                              analytics_addr=addr))
-    lifespan = app.router.lifespan_context(app)
-    await lifespan.__aenter__()
-    token, _ = issue_token("user-1", typ="access", tenant=moderation_tenant, role="moderator")
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw",
-                               headers={"authorization": f"Bearer {token}"})
-    yield client
-    await client.aclose()
-    await lifespan.__aexit__(None, None, None)
+    async with gateway_client(engine, moderation_tenant, served[0], role="moderator") as client:
+        yield client
 
 
 async def test_confirm_over_rest(rest, served, engine, moderation_tenant):

@@ -186,27 +186,30 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
         retried = await self.engine.retry(tenant, sync_id)
         return pb.RetrySyncResponse(sync_id=str(sync_id), retried=retried)
 
-    async def ConfirmSync(self, request: pb.ConfirmSyncRequest, _: Ctx) -> pb.ConfirmSyncResponse:
+    @staticmethod
+    def _selection(request: pb.ConfirmSyncRequest | pb.DeclineSyncRequest, v: Validator
+                   ) -> tuple[context.Principal, str, uuid.UUID | None, list[int]]:
+        """A moderator's (principal, tenant, sync id, target chats) of a confirm/decline,
+        the fields checked into ``v``."""
         principal = context.current()
         tenant = principal.require_tenant()
         principal.require_role("moderator")
-        v = Validator()
-        sync_id = _sync_id(request.sync_id, v)
         targets = list(request.target_chat_ids)
+        sync_id = _sync_id(request.sync_id, v)
         _target_chats(targets, v)
+        return principal, tenant, sync_id, targets
+
+    async def ConfirmSync(self, request: pb.ConfirmSyncRequest, _: Ctx) -> pb.ConfirmSyncResponse:
+        v = Validator()
+        _, tenant, sync_id, targets = self._selection(request, v)
         v.raise_if_any()
         assert sync_id is not None
         confirmed = await self.engine.confirm(tenant, sync_id, targets)
         return pb.ConfirmSyncResponse(sync_id=str(sync_id), confirmed=confirmed)
 
     async def DeclineSync(self, request: pb.DeclineSyncRequest, _: Ctx) -> pb.DeclineSyncResponse:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("moderator")
         v = Validator()
-        sync_id = _sync_id(request.sync_id, v)
-        targets = list(request.target_chat_ids)
-        _target_chats(targets, v)
+        principal, tenant, sync_id, targets = self._selection(request, v)
         v.require(len(request.reason) <= MAX_REASON, "reason",
                   f"at most {MAX_REASON} characters")
         v.raise_if_any()
