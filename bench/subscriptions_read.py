@@ -65,19 +65,18 @@ def rows() -> list[tuple[int, int, int]]:
 
 # -- child processes ------------------------------------------------------------------------
 def serve_grpc(port: int) -> None:
-    """Child: the moderation servicers on a kit Runtime."""
+    """Child: the whole moderation service as ``tenantry serve moderation`` builds it
+    (every area, its outbox relay, INFO logs), minus the metrics HTTP listener."""
     from services.kit.logs import configure_logging
     from services.kit.service import Runtime
-    from services.moderation.subscriptions.grpc import register as register_subscriptions
-    from services.moderation.users.grpc import register as register_users
+    from services.moderation.main import build
 
-    configure_logging("moderation", "WARNING", True)
+    configure_logging("moderation", "INFO", True)
 
     async def run() -> None:
         rt = Runtime("moderation", port=port, metrics=False)
-        register_users(rt)
-        register_subscriptions(rt)
-        await rt.server.serve_until_signalled()
+        build(rt)
+        await rt.run()
 
     run_async(run())
 
@@ -88,7 +87,7 @@ def gateway_app() -> object:
     from services.kit.logs import configure_logging
     from services.kit.settings import Settings
 
-    configure_logging("gateway", "WARNING", True)
+    configure_logging("gateway", "INFO", True)
     addr = os.environ["BENCH_GRPC_ADDR"]
     return create_app(Settings(moderation_addr=addr, identity_addr=addr, notification_addr=addr,
                                analytics_addr=addr))
@@ -328,8 +327,26 @@ class LeanClient:
                 conn.transport.close()
 
 
-async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
-    """Open-loop load at ``rate``/s for ``seconds``; latency percentiles (ms) and rates."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by ``pids`` and all their descendants."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dict[str, str],
+                server_pids: list[int] | None = None) -> dict[str, float]:
+    """Open-loop load at ``rate``/s for ``seconds``; latency percentiles (ms), rates, and
+    the servers' CPU time per served request during the measured window."""
     host, port = base.removeprefix("http://").split(":")
     client = LeanClient(host, int(port), headers)
     total = int(rate * seconds)
@@ -342,6 +359,8 @@ async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dic
             await client.all_done.wait()
     await client.all_done.wait()
     client.reset()
+    pids = server_pids or []
+    cpu0 = [cpu_seconds([pid]) for pid in pids]
     t0 = time.perf_counter()
     sent = 0
     next_sweep = t0 + 0.5
@@ -364,6 +383,7 @@ async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dic
         except TimeoutError:
             pass
     elapsed = time.perf_counter() - t0
+    cpu = [cpu_seconds([pid]) - before for pid, before in zip(pids, cpu0, strict=True)]
     client.close()
     ok = sorted(client.latencies)
     if client.statuses:
@@ -375,7 +395,10 @@ async def drive(base: str, path_of: str, rate: int, seconds: float, headers: dic
     return {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
             "mean": statistics.fmean(ok) * 1000 if ok else float("nan"),
             "offered": total / sent_in, "achieved": len(ok) / elapsed, "ok": len(ok), "errors": client.errors,
-            "connections": client.opened}
+            "connections": client.opened,
+            "cpu_us": sum(cpu) / len(ok) * 1e6 if ok and pids else float("nan"),
+            # Per server process (Tenantry: moderation, gateway), same unit.
+            **{f"cpu_us_{i}": c / len(ok) * 1e6 if ok else float("nan") for i, c in enumerate(cpu)}}
 
 
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -433,15 +456,28 @@ def report(results: dict[str, dict[str, float]], rate: str, seconds: float, via:
              "Request: `GET …/api/v1/subscriptions/admin/{admin_id}?admin_chat_id=…` for a random one of "
              f"{ADMINS} admins ({SUBS_PER_ADMIN} subscriptions each); open-loop at a fixed rate, latency "
              "from each request's scheduled send time.", "",
-             "| target | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | p99 of each run | errors |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| target | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | p99 of each run | errors "
+             "| server CPU per request |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         each = " / ".join(f"{p:.0f}" for p in r.get("p99_runs", [r["p99"]]))  # type: ignore[union-attr]
         lines.append(f"| {name} | {r['offered']:.0f} | {r['achieved']:.0f} | {r['p50']:.1f} | "
-                     f"{r['p95']:.1f} | {r['p99']:.1f} | {each} | {int(r['errors'])} |")
+                     f"{r['p95']:.1f} | {r['p99']:.1f} | {each} | {int(r['errors'])} | "
+                     f"{_cpu_cell(r)} |")
     lines += ["", f"Tenantry path: {via}. Baseline: `bench/baseline_fastapi.py` (FastAPI + SQLAlchemy, "
-              "one table, a query per request, no auth/tenancy/cache).", ""]
+              "one table, a query per request, no auth/tenancy/cache). Server CPU per request: user + "
+              "system time of the server processes (Tenantry: gateway + moderation; baseline: its one "
+              "process) during the measured window over the requests served; Redis and PostgreSQL "
+              "not counted.", ""]
     return "\n".join(lines)
+
+
+def _cpu_cell(r: dict[str, float]) -> str:
+    """Total server CPU per request, with the moderation + gateway split when there are two."""
+    cell = f"{r['cpu_us'] / 1000:.2f} ms"
+    if "cpu_us_1" in r:
+        cell += f" ({r['cpu_us_0'] / 1000:.2f} moderation + {r['cpu_us_1'] / 1000:.2f} gateway)"
+    return cell
 
 
 def write_section(markdown: str) -> None:
@@ -477,7 +513,7 @@ def main() -> None:
         return serve_gateway(args.port, args.grpc_port, args.gateway_workers)
 
     os.environ.setdefault("JWT_SECRET", "bench-secret-" + "x" * 32)
-    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["LOG_LEVEL"] = "INFO"
     os.environ["RATE_LIMIT_USER_PER_MINUTE"] = "10000000"
     from services.kit.auth import issue_token
     from services.kit.settings import get_settings
@@ -510,10 +546,10 @@ def main() -> None:
                     runs.setdefault(f"tenantry @ {rate}/s", []).append(await drive(
                         f"http://127.0.0.1:{gw_port}",
                         "/moderation/api/v1/subscriptions/admin/{a}?admin_chat_id={c}",
-                        rate, args.seconds, auth))
+                        rate, args.seconds, auth, [procs[0].pid, procs[1].pid]))
                     runs.setdefault(f"baseline @ {rate}/s", []).append(await drive(
                         f"http://127.0.0.1:{base_port}", "/api/v1/subscriptions/admin/{a}?admin_chat_id={c}",
-                        rate, args.seconds, {}))
+                        rate, args.seconds, {}, [procs[2].pid]))
             return {name: median_of(rs) for name, rs in runs.items()}
 
         results = run_async(run_all())
@@ -528,7 +564,8 @@ def main() -> None:
         asyncio.run(cleanup(tenant, baseline_schema))
     markdown = report(results, args.rate, args.seconds,
                       f"uvicorn gateway ({args.gateway_workers} worker process(es), uvloop + httptools) → "
-                      "gRPC (one moderation process, uvloop) → Redis cache", args.runs, args.gateway_workers)
+                      "gRPC (the whole moderation service in one process, uvloop) → Redis cache", args.runs,
+                      args.gateway_workers)
     print(markdown)
     if args.write:
         write_section(markdown)
