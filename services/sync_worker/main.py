@@ -20,13 +20,26 @@ from services.telegram_api import BotClientFactory
 DEFAULT_PORT = 50056
 
 
+def lease_seconds() -> float:
+    """``SYNC_LEASE_SECONDS``: how long a leased sync row is this worker's before another
+    worker may take it over (default 120). It must exceed the time a leased batch takes."""
+    raw = os.environ.get("SYNC_LEASE_SECONDS", "").strip()
+    if not raw:
+        return SyncConfig.lease_seconds
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"SYNC_LEASE_SECONDS must be a positive number of seconds, not {raw!r}")
+    return value
+
+
 def build(rt: Runtime, tenant: str | None = None, policy: str | None = None) -> None:
     """Wire the worker: consumer + sweeper (background), the outbox relay, health."""
     # Every replica (and every other process calling the bot) shares the bot's ~30/s
     # through Redis, however many replicas the SyncPolicy's HPA runs.
     bots = BotClientFactory(redis=rt.redis)
     engine = SyncEngine(rt.db, bots, redis=rt.redis, config=SyncConfig(
-        precheck=os.environ.get("SYNC_PRECHECK", "true").lower() != "false"))
+        precheck=os.environ.get("SYNC_PRECHECK", "true").lower() != "false",
+        lease_seconds=lease_seconds()))
     if tenant is not None:
         tenants: object = [tenant]
     else:
