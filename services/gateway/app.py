@@ -42,7 +42,7 @@ from .errors import from_rpc_error, from_service_error
 from .jsonmap import message_to_json
 from .openapi import build_openapi
 from .ratelimit import Admission
-from .routes import Route, build_routes, response_class, target_of
+from .routes import Route, build_routes, response_class, success_status, target_of
 
 log = structlog.get_logger("tenantry.gateway")
 VERSION = "0.1.0"
@@ -134,7 +134,7 @@ class Backends:
 
 def _handler(route: Route, app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
     # Everything that depends only on the route is resolved once, here, not per request.
-    status = 201 if route.verb == "POST" and route.method.name.startswith(("Create", "Register")) else 200
+    status, created_field = success_status(route)
     has_body = bool(route.body)
     full_method = route.full_method
 
@@ -162,7 +162,8 @@ def _handler(route: Route, app: FastAPI) -> Callable[[Request], Awaitable[Respon
                                                             timeout=DEFAULT_DEADLINE)
         except grpc.RpcError as err:
             return from_rpc_error(err)
-        return JSONBody(message_to_json(reply), status_code=status)
+        code = status if created_field is None or getattr(reply, created_field) else 200
+        return JSONBody(message_to_json(reply), status_code=code)
     endpoint.__name__ = route.operation_id
     return endpoint
 

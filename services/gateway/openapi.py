@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .jsonmap import message_schema
-from .routes import Route
+from .routes import Route, success_status
 
 _ERROR = {
     "type": "object",
@@ -41,13 +41,18 @@ def build_openapi(routes: list[Route], *, title: str, version: str) -> dict[str,
                                {"name": "page_token", "in": "query", "schema": {"type": "string"}}]
                 elif "$ref" not in schema:
                     params.append({"name": name, "in": "query", "schema": schema})
+        reply = {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{response_name}"}}}}
+        status, created_field = success_status(route)
+        success: dict[str, Any] = {str(status): {"description": "Created" if status == 201 else "OK", **reply}}
+        if created_field:
+            success["200"] = {"description": f"It already existed: the existing object, {created_field} false",
+                              **reply}
         op: dict[str, Any] = {
             "operationId": route.operation_id,
             "summary": f"{route.service.name}.{route.method.name}",
             "tags": [route.base.strip("/") or route.service.name.removesuffix("Service").lower()],
             "parameters": params,
-            "responses": {"200": {"description": "OK", "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{response_name}"}}}},
+            "responses": {**success,
                 **{code: {"description": text, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in _ERROR_CODES.items()}},
             "security": [{"bearer": []}],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from google.api import annotations_pb2
 from google.protobuf import message_factory
-from google.protobuf.descriptor import Descriptor, MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor, ServiceDescriptor
 
 from services.kit.settings import Settings
 
@@ -30,6 +30,9 @@ MOUNTS: dict[str, tuple[str, str]] = {
 }
 
 _PARAM = re.compile(r"\{([a-zA-Z0-9_.]+)(=[^}]*)?\}")
+
+#: A creating method's response field that says whether this call created the object.
+CREATED_FIELD = "created"
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,25 @@ def request_class(route: Route) -> type:
 def response_class(route: Route) -> type:
     """The generated class of the route's response message (looked up once per type)."""
     return _message_class(route.method.output_type)
+
+
+def success_status(route: Route) -> tuple[int, str | None]:
+    """The HTTP status of a successful call to ``route``, and the reply field that may lower it to 200.
+
+    The one rule for success statuses (the app and the OpenAPI document both ask
+    here): a POST of a ``Create*``/``Register*`` method answers 201, everything
+    else 200. When such a method's response has a top-level ``bool created``,
+    that field decides per call: false means the call returned an object that
+    already existed (an idempotent repeat), which is 200, not 201. A convention
+    of the contract rather than a status chosen by the service, so no service
+    needs to know about HTTP and the OpenAPI document can state both outcomes.
+    """
+    if route.verb != "POST" or not route.method.name.startswith(("Create", "Register")):
+        return 200, None
+    field = route.method.output_type.fields_by_name.get(CREATED_FIELD)
+    if field is not None and field.type == FieldDescriptor.TYPE_BOOL and not field.is_repeated:
+        return 201, field.name
+    return 201, None
 
 
 def target_of(route: Route, settings: Settings) -> str:
