@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -53,3 +54,93 @@ async def test_archive_moves_only_expired_rows_in_batches(engine, tenant_name):
     # An archived chat is still a known chat: its history is empty, not NOT_FOUND.
     page = await events.chat_history(Principal("u", tenant_name, "member"), -1, 0, "")
     assert page.events == []
+
+
+async def _outbox(engine, tenant: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    s = schema_name("moderation", tenant)
+    async with engine.connect() as conn:
+        return dict((await conn.execute(text(f'SELECT topic, count(*) FROM "{s}".outbox GROUP BY topic'))).all())
+
+
+async def test_a_repeat_of_an_archived_event_writes_nothing_single_and_bulk(engine, tenant_name):
+    await migrate(engine, "moderation", tenant_name)
+    events = BanEvents(Database(engine))
+    mod = Principal("u", tenant_name, "moderator")
+    old = datetime.now(UTC) - timedelta(days=400)
+
+    def item(event_id: str, reason: str = "spam") -> BanEventInput:
+        return BanEventInput(event_id=event_id, user_id=1, chat_id=-1, event_type="ban", reason=reason,
+                             event_timestamp=old)
+
+    first = await events.register(mod, item("a-1"))
+    assert await archive_expired(engine, tenant_name, 365) == 1
+    assert await _outbox(engine, tenant_name) == {"ban.detected": 1, "ban.registered": 1}
+
+    again = await events.register(mod, item("a-1", reason="different"))
+    assert not again.created and again.event.id == first.event.id and again.event.reason == "spam"
+    assert again.event.archived_at is not None
+    bulk = await events.bulk_register(mod, [item("a-1"), item("a-2"), item("a-1")])
+    assert [(r.status, r.id) for r in bulk.results] == [
+        ("duplicate", first.event.id), ("created", bulk.results[1].id), ("duplicate", first.event.id)]
+    assert await _counts(engine, tenant_name) == (1, 1)
+    assert await _outbox(engine, tenant_name) == {"ban.detected": 2, "ban.registered": 2}
+    # The historical flag changes the bus events, not the dedupe.
+    hist = await events.bulk_register(mod, [item("a-1"), item("a-3")], historical=True)
+    assert [r.status for r in hist.results] == ["duplicate", "created"]
+    assert await _outbox(engine, tenant_name) == {"ban.detected": 2, "ban.registered": 3}
+    got = await events.get(Principal("u", tenant_name, "member"), "a-1")
+    assert got.id == first.event.id and got.archived_at is not None
+    assert (await events.get_by_id(Principal("u", tenant_name, "member"), first.event.id)).event_id == "a-1"
+
+
+async def _waiting_inserts(engine, at_least: int) -> None:  # type: ignore[no-untyped-def]
+    """Until ``at_least`` INSERTs into ban_events wait on a lock (bounded)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        async with engine.connect() as conn:
+            waiting = (await conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO ban_events%'"))).scalar_one()
+        if waiting >= at_least:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{waiting} inserts waiting"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_repeat_racing_the_archiving_of_its_original_still_writes_nothing(engine, tenant_name):
+    """Retention moves the original while the repeat's INSERT runs: the INSERT cannot see the
+    archive row yet and waits on the row being moved; the read after it must catch that."""
+    await migrate(engine, "moderation", tenant_name)
+    events = BanEvents(Database(engine))
+    mod = Principal("u", tenant_name, "moderator")
+    old = datetime.now(UTC) - timedelta(days=400)
+
+    def item(event_id: str) -> BanEventInput:
+        return BanEventInput(event_id=event_id, user_id=1, chat_id=-1, event_type="ban", reason="spam",
+                             event_timestamp=old)
+
+    originals = (await events.bulk_register(mod, [item("r-1"), item("r-2")])).results
+    s = schema_name("moderation", tenant_name)
+    cols = ("id, event_id, user_id, chat_id, event_type, ban_duration, reason, initiator_user_id, "
+            "event_timestamp, created_at, metadata")
+    async with engine.connect() as mover:
+        # What retention's batch does, held open until both repeats wait on it.
+        tx = await mover.begin()
+        moved = (await mover.execute(text(f"""
+            WITH moved AS (DELETE FROM "{s}".ban_events RETURNING {cols})
+            INSERT INTO "{s}".ban_events_archive ({cols}, archived_at) SELECT {cols}, now() FROM moved"""))).rowcount
+        assert moved == 2
+        single = asyncio.create_task(events.register(mod, item("r-1")))
+        bulk = asyncio.create_task(events.bulk_register(mod, [item("r-2"), item("r-3")]))
+        try:
+            await _waiting_inserts(engine, 2)
+        finally:
+            await tx.commit()
+        repeat, batch = await single, await bulk
+
+    assert not repeat.created and repeat.event.id == originals[0].id and repeat.event.archived_at is not None
+    dup, fresh = batch.results
+    assert (dup.status, dup.id, fresh.status) == ("duplicate", originals[1].id, "created")
+    # Only r-3 is live; r-1 and r-2 are in the archive once; one ban.detected per event, no more.
+    assert await _counts(engine, tenant_name) == (1, 2)
+    assert await _outbox(engine, tenant_name) == {"ban.detected": 3, "ban.registered": 3}

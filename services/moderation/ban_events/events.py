@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 from tenantry.moderation.v1 import events_pb2
 
 from services.kit.bus.events import EventEnvelope, new_event
@@ -32,9 +33,12 @@ class _Stamps:
         return ts
 
 
-def envelopes_for_batch(tenant: str, rows: Sequence[tuple[int, BanEventInput, datetime, datetime]]
-                        ) -> list[EventEnvelope | PackedEvent]:
+def envelopes_for_batch(tenant: str, rows: Sequence[tuple[int, BanEventInput, datetime, datetime]],
+                        *, detected: bool = True) -> list[EventEnvelope | PackedEvent]:
     """``ban.detected`` and ``ban.registered`` for each newly stored (id, item, event time, created_at).
+
+    Without ``detected`` (a historical import) only ``ban.registered``: ``ban.detected``
+    is what sync and notifications act on, and a past ban must not be propagated now.
 
     The first envelope comes from the kit's :func:`new_event`; the rest reuse its
     headers (request id and trace context are the same for the whole request),
@@ -48,16 +52,13 @@ def envelopes_for_batch(tenant: str, rows: Sequence[tuple[int, BanEventInput, da
     packers: dict[datetime, EnvelopePacker] = {}
     for row_id, item, event_timestamp, created_at in rows:
         when = stamp(event_timestamp)
-        detected = events_pb2.BanDetected(
-            ban_event_id=row_id, event_id=item.event_id, user_id=item.user_id, chat_id=item.chat_id,
-            event_type=item.event_type, reason=item.reason, initiator_user_id=item.initiator_user_id or 0,
-            event_timestamp=when, username=item.username, chat_title=item.chat_title)
-        if item.ban_duration is not None:
-            detected.ban_duration = item.ban_duration
         registered = events_pb2.BanRegistered(
             ban_event_id=row_id, event_id=item.event_id, user_id=item.user_id, chat_id=item.chat_id,
             event_type=item.event_type, event_timestamp=when)
-        for topic, payload in ((BAN_DETECTED, detected), (BAN_REGISTERED, registered)):
+        payloads: tuple[tuple[str, Message], ...] = (
+            ((BAN_DETECTED, _detected(row_id, item, when)), (BAN_REGISTERED, registered)) if detected
+            else ((BAN_REGISTERED, registered),))
+        for topic, payload in payloads:
             if headers is None:
                 first = new_event(topic, tenant, payload, at=created_at)
                 headers = dict(first.headers)
@@ -69,6 +70,16 @@ def envelopes_for_batch(tenant: str, rows: Sequence[tuple[int, BanEventInput, da
                     tenant=tenant, timestamp=stamp(created_at), headers=headers))
             out.append(packer.pack(new_event_id(), topic, payload.DESCRIPTOR.full_name,
                                    payload.SerializeToString()))
+    return out
+
+
+def _detected(row_id: int, item: BanEventInput, when: timestamp_pb2.Timestamp) -> events_pb2.BanDetected:
+    out = events_pb2.BanDetected(
+        ban_event_id=row_id, event_id=item.event_id, user_id=item.user_id, chat_id=item.chat_id,
+        event_type=item.event_type, reason=item.reason, initiator_user_id=item.initiator_user_id or 0,
+        event_timestamp=when, username=item.username, chat_title=item.chat_title)
+    if item.ban_duration is not None:
+        out.ban_duration = item.ban_duration
     return out
 
 

@@ -38,6 +38,8 @@ def to_pb(e: BanEvent) -> pb.BanEvent:
         out.initiator_user_id = e.initiator_user_id
     if e.metadata:
         out.metadata.update(e.metadata)
+    if e.archived_at is not None:
+        out.archived_at.CopyFrom(_ts(e.archived_at))
     return out
 
 
@@ -71,6 +73,9 @@ class BanEventServicer(pb_grpc.BanEventServiceServicer):
     async def GetBanEvent(self, request: pb.GetBanEventRequest, ctx: Ctx) -> pb.GetBanEventResponse:
         return pb.GetBanEventResponse(event=to_pb(await self.events.get(context.current(), request.event_id)))
 
+    async def GetBanEventById(self, request: pb.GetBanEventByIdRequest, ctx: Ctx) -> pb.GetBanEventByIdResponse:
+        return pb.GetBanEventByIdResponse(event=to_pb(await self.events.get_by_id(context.current(), request.id)))
+
     async def ListUserBanEvents(self, request: pb.ListUserBanEventsRequest, ctx: Ctx) -> pb.ListUserBanEventsResponse:
         found = await self.events.user_history(context.current(), request.user_id, request.page.page_size,
                                                request.page.page_token)
@@ -95,7 +100,8 @@ class BanEventServicer(pb_grpc.BanEventServiceServicer):
 
     async def BulkRegisterBanEvents(self, request: pb.BulkRegisterBanEventsRequest,
                                     ctx: Ctx) -> pb.BulkRegisterBanEventsResponse:
-        result = await self.events.bulk_register(context.current(), [from_pb(m) for m in request.events])
+        result = await self.events.bulk_register(context.current(), [from_pb(m) for m in request.events],
+                                                 historical=request.historical)
         return pb.BulkRegisterBanEventsResponse(
             results=[pb.BulkItemResult(
                 index=r.index, event_id=r.event_id, status=r.status, id=r.id,

@@ -42,7 +42,7 @@ class BanEventInput:
 
 @dataclass(frozen=True)
 class BanEvent:
-    """One stored row of ``ban_events``."""
+    """One stored row of ``ban_events`` (or of ``ban_events_archive``, then with ``archived_at``)."""
 
     id: int
     event_id: str
@@ -55,6 +55,7 @@ class BanEvent:
     event_timestamp: datetime
     created_at: datetime
     metadata: dict[str, Any]
+    archived_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,15 @@
 The caller (a verified :class:`~services.kit.context.Principal`) decides the
 tenant; registering needs role moderator (service tokens pass), reading needs
 member. A newly stored event and its two bus events commit in one transaction.
+
+Dedupe outlives retention. The INSERT skips event_ids the archive holds, but a
+retention batch moving the original out of ``ban_events`` at that very moment
+is invisible to it: the INSERT waits on the row being moved and, once
+retention commits, inserts a second row. The read that follows the INSERT
+(the single path reads the event anyway; the bulk path reads the duplicates'
+ids) is a new statement, so it does see the archived original, and the new row
+is deleted again in the same transaction before any outbox write: the repeat
+still writes nothing.
 """
 
 from __future__ import annotations
@@ -21,14 +30,13 @@ from .events import envelopes_for_batch
 from .model import (
     EVENT_TYPES,
     MAX_BULK,
-    MAX_EVENT_ID,
     BanEventInput,
     BulkItemResult,
     BulkResult,
     Page,
     Registered,
 )
-from .validation import check_reason_query, parse_instant, validate, violations_of
+from .validation import check_event_id, check_reason_query, parse_instant, validate, violations_of
 
 APP = "moderation"
 
@@ -55,28 +63,36 @@ class BanEvents:
         self.clock = clock
 
     async def register(self, caller: Principal, item: BanEventInput) -> Registered:
-        """Store ``item`` once; a repeat of its event_id returns the original (created=False)."""
+        """Store ``item`` once; a repeat of its event_id, live or archived, returns the original (created=False)."""
         tenant = caller.require_tenant()
         caller.require_role("moderator")
         now = self.clock()
         validate(item, now)
         async with self.db.session(APP, tenant) as session:
             inserted = await store.insert_many(session, [item], now)
+            # The read we need anyway is also the archive race check (module docstring).
+            found = await store.versions(session, item.event_id)
+            if inserted and found and found[0].archived_at is not None:
+                await store.delete_rows(session, [inserted[0].id])
+                inserted = []
             if inserted:
                 row = inserted[0]
                 await enqueue(session, *envelopes_for_batch(
                     tenant, [(row.id, item, item.event_timestamp or now, row.created_at)]))
-            event = await store.get(session, item.event_id)
-        if event is None:  # pragma: no cover - archived between our insert attempt and read
+        if not found:  # pragma: no cover - only if the row was deleted by hand meanwhile
             raise NotFound(f"ban event {item.event_id!r} not found")
-        return Registered(event, bool(inserted))
+        return Registered(found[0], bool(inserted))
 
-    async def bulk_register(self, caller: Principal, items: Sequence[BanEventInput]) -> BulkResult:
+    async def bulk_register(self, caller: Principal, items: Sequence[BanEventInput], *,
+                            historical: bool = False) -> BulkResult:
         """Store many events in one transaction and one INSERT; one result per item.
 
-        Invalid items are reported and skipped; an event_id already stored, or
-        repeated earlier in the batch, is a duplicate. More than MAX_BULK items
-        is INVALID_ARGUMENT for the whole call, before anything is written.
+        Invalid items are reported and skipped; an event_id already stored (live
+        or archived), or repeated earlier in the batch, is a duplicate. More than
+        MAX_BULK items is INVALID_ARGUMENT for the whole call, before anything is
+        written. ``historical`` (an import of past bans) emits only
+        ``ban.registered`` for the new events: no ``ban.detected``, so no sync and
+        no notifications.
         """
         tenant = caller.require_tenant()
         caller.require_role("moderator")
@@ -101,10 +117,13 @@ class BanEvents:
                 results.append(BulkItemResult(index, item.event_id, "created"))
         async with self.db.session(APP, tenant) as session:
             inserted = {row.event_id: row for row in await store.insert_many(session, fresh, now)}
-            existing = await store.ids_of(session, [e for e in first_seen if e not in inserted])
+            # One statement: the duplicates' ids, and the archive race check (module docstring).
+            prior = await store.originals(session, list(first_seen), [e for e in first_seen if e not in inserted])
+            raced = [inserted.pop(e).id for e in list(inserted) if e in prior.archived]
+            await store.delete_rows(session, raced)
             await enqueue(session, *envelopes_for_batch(tenant, [
                 (row.id, item, item.event_timestamp or now, row.created_at)
-                for item in fresh if (row := inserted.get(item.event_id)) is not None]))
+                for item in fresh if (row := inserted.get(item.event_id)) is not None], detected=not historical))
         for result in results:
             if result.status == "invalid":
                 continue
@@ -112,19 +131,36 @@ class BanEvents:
             if result.status == "created" and row is None:
                 result.status = "duplicate"
             # A later repeat inside the batch points at the row its first occurrence created.
-            result.id = row.id if row is not None else existing.get(result.event_id, 0)
+            result.id = row.id if row is not None else prior.id_of(result.event_id)
         return BulkResult(results)
 
     async def get(self, caller: Principal, event_id: str) -> store.BanEvent:
-        """The event registered with ``event_id``; NOT_FOUND when this tenant has none."""
+        """The event registered with ``event_id``, live or archived; NOT_FOUND when this tenant has none.
+
+        A malformed event_id is INVALID_ARGUMENT: it can never have been stored.
+        """
         tenant = caller.require_tenant()
         caller.require_role("member")
-        if not event_id or len(event_id) > MAX_EVENT_ID:
-            raise InvalidArgument.field("event_id", f"must be 1 to {MAX_EVENT_ID} characters")
+        v = Validator()
+        check_event_id(event_id, v)
+        v.raise_if_any()
         async with self.db.session(APP, tenant) as session:
             event = await store.get(session, event_id)
         if event is None:
             raise NotFound(f"ban event {event_id!r} not found", code="ban_event_not_found")
+        return event
+
+    async def get_by_id(self, caller: Principal, row_id: int) -> store.BanEvent:
+        """The event with row id ``row_id`` (the ``ban_event_id`` of the bus and the sync API), live or archived."""
+        tenant = caller.require_tenant()
+        caller.require_role("member")
+        v = Validator()
+        v.require(row_id > 0, "id", "must be a positive ban event id")
+        v.raise_if_any()
+        async with self.db.session(APP, tenant) as session:
+            event = await store.get_by_id(session, row_id)
+        if event is None:
+            raise NotFound(f"ban event with id {row_id} not found", code="ban_event_not_found")
         return event
 
     async def user_history(self, caller: Principal, user_id: int, size: int, token: str) -> Page:
@@ -135,7 +171,8 @@ class BanEvents:
         return await self._page(caller, store.Filters(user_id=user_id), size, token)
 
     async def chat_history(self, caller: Principal, chat_id: int, size: int, token: str) -> Page:
-        """A chat's events, newest first; NOT_FOUND for a chat the tenant never saw an event in."""
+        """A chat's events, newest first; empty for a registered chat without events (or with only
+        archived ones), NOT_FOUND for a chat the tenant never saw."""
         v = Validator()
         v.require(chat_id != 0, "chat_id", "must be a non-zero Telegram chat id")
         v.raise_if_any()

@@ -35,10 +35,7 @@ def violations_of(item: BanEventInput, now: datetime) -> list[FieldViolation]:
     makes a naive event_timestamp UTC.
     """
     v = Validator()
-    if v.require(bool(item.event_id), "event_id", "is required"):
-        if v.require(len(item.event_id) <= MAX_EVENT_ID, "event_id", f"must be at most {MAX_EVENT_ID} characters"):
-            v.require(bool(EVENT_ID_RE.match(item.event_id)), "event_id",
-                      "may contain only letters, digits, '.', '_', ':' and '-'")
+    check_event_id(item.event_id, v)
     v.require(item.user_id > 0, "user_id", "must be a positive Telegram user id")
     v.require(item.chat_id != 0, "chat_id", "must be a non-zero Telegram chat id")
     type_ok = v.require(item.event_type in EVENT_TYPES, "event_type", f"must be one of: {_TYPES}")
@@ -65,6 +62,20 @@ def violations_of(item: BanEventInput, now: datetime) -> list[FieldViolation]:
         v.require(len(json.dumps(item.metadata)) <= MAX_METADATA_BYTES, "metadata",
                   f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
     return v.violations
+
+
+def check_event_id(event_id: str, v: Validator) -> bool:
+    """Record a violation of ``event_id`` unless it is 1-255 characters of the allowed set; True when valid.
+
+    The one definition of a well-formed event_id, for registering and for reading: a
+    malformed id can never have been stored, so reading one is bad input, not a miss.
+    """
+    if not v.require(bool(event_id), "event_id", "is required"):
+        return False
+    if not v.require(len(event_id) <= MAX_EVENT_ID, "event_id", f"must be at most {MAX_EVENT_ID} characters"):
+        return False
+    return v.require(bool(EVENT_ID_RE.match(event_id)), "event_id",
+                     "may contain only letters, digits, '.', '_', ':' and '-'")
 
 
 def validate(item: BanEventInput, now: datetime) -> None:

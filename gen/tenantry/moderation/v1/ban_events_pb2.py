@@ -29,7 +29,7 @@ from tenantry.common.v1 import errors_pb2 as tenantry_dot_common_dot_v1_dot_erro
 from tenantry.common.v1 import pagination_pb2 as tenantry_dot_common_dot_v1_dot_pagination__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'tenantry/moderation/v1/ban_events.proto\x12\x16tenantry.moderation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ftenantry/common/v1/errors.proto\x1a#tenantry/common/v1/pagination.proto\"\xe0\x02\n\x08\x42\x61nEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x0f\n\x07\x63hat_id\x18\x04 \x01(\x03\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x19\n\x0c\x62\x61n_duration\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x1e\n\x11initiator_user_id\x18\x08 \x01(\x03H\x01\x88\x01\x01\x12\x33\n\x0f\x65vent_timestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x08metadata\x18\x0b \x01(\x0b\x32\x17.google.protobuf.StructB\x0f\n\r_ban_durationB\x14\n\x12_initiator_user_id\"\xcf\x02\n\rBanEventInput\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\x03\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x19\n\x0c\x62\x61n_duration\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x1e\n\x11initiator_user_id\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12\x33\n\x0f\x65vent_timestamp\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08username\x18\n \x01(\t\x12\x12\n\nchat_title\x18\x0b \x01(\tB\x0f\n\r_ban_durationB\x14\n\x12_initiator_user_id\"\xd9\x02\n\x17RegisterBanEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\x03\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x19\n\x0c\x62\x61n_duration\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x1e\n\x11initiator_user_id\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12\x33\n\x0f\x65vent_timestamp\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08username\x18\n \x01(\t\x12\x12\n\nchat_title\x18\x0b \x01(\tB\x0f\n\r_ban_durationB\x14\n\x12_initiator_user_id\"\\\n\x18RegisterBanEventResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"&\n\x12GetBanEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"F\n\x13GetBanEventResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32 .tenantry.moderation.v1.BanEvent\"Z\n\x18ListUserBanEventsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12-\n\x04page\x18\x02 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequest\"}\n\x19ListUserBanEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"Z\n\x18ListChatBanEventsRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12-\n\x04page\x18\x02 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequest\"}\n\x19ListChatBanEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"\xc9\x01\n\x16SearchBanEventsRequest\x12\x14\n\x07user_id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x14\n\x07\x63hat_id\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12-\n\x04page\x18\x07 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequestB\n\n\x08_user_idB\n\n\x08_chat_id\"{\n\x17SearchBanEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"U\n\x1c\x42ulkRegisterBanEventsRequest\x12\x35\n\x06\x65vents\x18\x01 \x03(\x0b\x32%.tenantry.moderation.v1.BanEventInput\"\x85\x01\n\x0e\x42ulkItemResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\n\n\x02id\x18\x04 \x01(\x03\x12\x36\n\nviolations\x18\x05 \x03(\x0b\x32\".tenantry.common.v1.FieldViolation\"\x8e\x01\n\x1d\x42ulkRegisterBanEventsResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.tenantry.moderation.v1.BulkItemResult\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x05\x12\x12\n\nduplicates\x18\x03 \x01(\x05\x12\x0f\n\x07invalid\x18\x04 \x01(\x05\x32\xc3\x07\n\x0f\x42\x61nEventService\x12\x94\x01\n\x10RegisterBanEvent\x12/.tenantry.moderation.v1.RegisterBanEventRequest\x1a\x30.tenantry.moderation.v1.RegisterBanEventResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/v1/events/ban:\x01*\x12\x90\x01\n\x0bGetBanEvent\x12*.tenantry.moderation.v1.GetBanEventRequest\x1a+.tenantry.moderation.v1.GetBanEventResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/events/ban/{event_id}\x12\xa2\x01\n\x11ListUserBanEvents\x12\x30.tenantry.moderation.v1.ListUserBanEventsRequest\x1a\x31.tenantry.moderation.v1.ListUserBanEventsResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/events/user/{user_id}\x12\xa2\x01\n\x11ListChatBanEvents\x12\x30.tenantry.moderation.v1.ListChatBanEventsRequest\x1a\x31.tenantry.moderation.v1.ListChatBanEventsResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/events/chat/{chat_id}\x12\x94\x01\n\x0fSearchBanEvents\x12..tenantry.moderation.v1.SearchBanEventsRequest\x1a/.tenantry.moderation.v1.SearchBanEventsResponse\" \x90\x02\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/events/search\x12\xa4\x01\n\x15\x42ulkRegisterBanEvents\x12\x34.tenantry.moderation.v1.BulkRegisterBanEventsRequest\x1a\x35.tenantry.moderation.v1.BulkRegisterBanEventsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/api/v1/events/bulk:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'tenantry/moderation/v1/ban_events.proto\x12\x16tenantry.moderation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ftenantry/common/v1/errors.proto\x1a#tenantry/common/v1/pagination.proto\"\x91\x03\n\x08\x42\x61nEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x0f\n\x07\x63hat_id\x18\x04 \x01(\x03\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x19\n\x0c\x62\x61n_duration\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x1e\n\x11initiator_user_id\x18\x08 \x01(\x03H\x01\x88\x01\x01\x12\x33\n\x0f\x65vent_timestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x08metadata\x18\x0b \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x0b\x61rchived_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0f\n\r_ban_durationB\x14\n\x12_initiator_user_id\"\xcf\x02\n\rBanEventInput\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\x03\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x19\n\x0c\x62\x61n_duration\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x1e\n\x11initiator_user_id\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12\x33\n\x0f\x65vent_timestamp\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08username\x18\n \x01(\t\x12\x12\n\nchat_title\x18\x0b \x01(\tB\x0f\n\r_ban_durationB\x14\n\x12_initiator_user_id\"\xd9\x02\n\x17RegisterBanEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\x03\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\x03\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x19\n\x0c\x62\x61n_duration\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x1e\n\x11initiator_user_id\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12\x33\n\x0f\x65vent_timestamp\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08username\x18\n \x01(\t\x12\x12\n\nchat_title\x18\x0b \x01(\tB\x0f\n\r_ban_durationB\x14\n\x12_initiator_user_id\"\\\n\x18RegisterBanEventResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"&\n\x12GetBanEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"F\n\x13GetBanEventResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32 .tenantry.moderation.v1.BanEvent\"$\n\x16GetBanEventByIdRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"J\n\x17GetBanEventByIdResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32 .tenantry.moderation.v1.BanEvent\"Z\n\x18ListUserBanEventsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12-\n\x04page\x18\x02 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequest\"}\n\x19ListUserBanEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"Z\n\x18ListChatBanEventsRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\x03\x12-\n\x04page\x18\x02 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequest\"}\n\x19ListChatBanEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"\xc9\x01\n\x16SearchBanEventsRequest\x12\x14\n\x07user_id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x14\n\x07\x63hat_id\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12-\n\x04page\x18\x07 \x01(\x0b\x32\x1f.tenantry.common.v1.PageRequestB\n\n\x08_user_idB\n\n\x08_chat_id\"{\n\x17SearchBanEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .tenantry.moderation.v1.BanEvent\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .tenantry.common.v1.PageResponse\"i\n\x1c\x42ulkRegisterBanEventsRequest\x12\x35\n\x06\x65vents\x18\x01 \x03(\x0b\x32%.tenantry.moderation.v1.BanEventInput\x12\x12\n\nhistorical\x18\x02 \x01(\x08\"\x85\x01\n\x0e\x42ulkItemResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\n\n\x02id\x18\x04 \x01(\x03\x12\x36\n\nviolations\x18\x05 \x03(\x0b\x32\".tenantry.common.v1.FieldViolation\"\x8e\x01\n\x1d\x42ulkRegisterBanEventsResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.tenantry.moderation.v1.BulkItemResult\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x05\x12\x12\n\nduplicates\x18\x03 \x01(\x05\x12\x0f\n\x07invalid\x18\x04 \x01(\x05\x32\xdf\x08\n\x0f\x42\x61nEventService\x12\x94\x01\n\x10RegisterBanEvent\x12/.tenantry.moderation.v1.RegisterBanEventRequest\x1a\x30.tenantry.moderation.v1.RegisterBanEventResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/v1/events/ban:\x01*\x12\x90\x01\n\x0bGetBanEvent\x12*.tenantry.moderation.v1.GetBanEventRequest\x1a+.tenantry.moderation.v1.GetBanEventResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/events/ban/{event_id}\x12\x99\x01\n\x0fGetBanEventById\x12..tenantry.moderation.v1.GetBanEventByIdRequest\x1a/.tenantry.moderation.v1.GetBanEventByIdResponse\"%\x90\x02\x01\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/v1/events/ban/id/{id}\x12\xa2\x01\n\x11ListUserBanEvents\x12\x30.tenantry.moderation.v1.ListUserBanEventsRequest\x1a\x31.tenantry.moderation.v1.ListUserBanEventsResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/events/user/{user_id}\x12\xa2\x01\n\x11ListChatBanEvents\x12\x30.tenantry.moderation.v1.ListChatBanEventsRequest\x1a\x31.tenantry.moderation.v1.ListChatBanEventsResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/events/chat/{chat_id}\x12\x94\x01\n\x0fSearchBanEvents\x12..tenantry.moderation.v1.SearchBanEventsRequest\x1a/.tenantry.moderation.v1.SearchBanEventsResponse\" \x90\x02\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/events/search\x12\xa4\x01\n\x15\x42ulkRegisterBanEvents\x12\x34.tenantry.moderation.v1.BulkRegisterBanEventsRequest\x1a\x35.tenantry.moderation.v1.BulkRegisterBanEventsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/api/v1/events/bulk:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BANEVENTSERVICE'].methods_by_name['RegisterBanEvent']._serialized_options = b'\202\323\344\223\002\027\"\022/api/v1/events/ban:\001*'
   _globals['_BANEVENTSERVICE'].methods_by_name['GetBanEvent']._loaded_options = None
   _globals['_BANEVENTSERVICE'].methods_by_name['GetBanEvent']._serialized_options = b'\220\002\001\202\323\344\223\002\037\022\035/api/v1/events/ban/{event_id}'
+  _globals['_BANEVENTSERVICE'].methods_by_name['GetBanEventById']._loaded_options = None
+  _globals['_BANEVENTSERVICE'].methods_by_name['GetBanEventById']._serialized_options = b'\220\002\001\202\323\344\223\002\034\022\032/api/v1/events/ban/id/{id}'
   _globals['_BANEVENTSERVICE'].methods_by_name['ListUserBanEvents']._loaded_options = None
   _globals['_BANEVENTSERVICE'].methods_by_name['ListUserBanEvents']._serialized_options = b'\220\002\001\202\323\344\223\002\037\022\035/api/v1/events/user/{user_id}'
   _globals['_BANEVENTSERVICE'].methods_by_name['ListChatBanEvents']._loaded_options = None
@@ -49,35 +51,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BANEVENTSERVICE'].methods_by_name['BulkRegisterBanEvents']._loaded_options = None
   _globals['_BANEVENTSERVICE'].methods_by_name['BulkRegisterBanEvents']._serialized_options = b'\202\323\344\223\002\030\"\023/api/v1/events/bulk:\001*'
   _globals['_BANEVENT']._serialized_start=231
-  _globals['_BANEVENT']._serialized_end=583
-  _globals['_BANEVENTINPUT']._serialized_start=586
-  _globals['_BANEVENTINPUT']._serialized_end=921
-  _globals['_REGISTERBANEVENTREQUEST']._serialized_start=924
-  _globals['_REGISTERBANEVENTREQUEST']._serialized_end=1269
-  _globals['_REGISTERBANEVENTRESPONSE']._serialized_start=1271
-  _globals['_REGISTERBANEVENTRESPONSE']._serialized_end=1363
-  _globals['_GETBANEVENTREQUEST']._serialized_start=1365
-  _globals['_GETBANEVENTREQUEST']._serialized_end=1403
-  _globals['_GETBANEVENTRESPONSE']._serialized_start=1405
-  _globals['_GETBANEVENTRESPONSE']._serialized_end=1475
-  _globals['_LISTUSERBANEVENTSREQUEST']._serialized_start=1477
-  _globals['_LISTUSERBANEVENTSREQUEST']._serialized_end=1567
-  _globals['_LISTUSERBANEVENTSRESPONSE']._serialized_start=1569
-  _globals['_LISTUSERBANEVENTSRESPONSE']._serialized_end=1694
-  _globals['_LISTCHATBANEVENTSREQUEST']._serialized_start=1696
-  _globals['_LISTCHATBANEVENTSREQUEST']._serialized_end=1786
-  _globals['_LISTCHATBANEVENTSRESPONSE']._serialized_start=1788
-  _globals['_LISTCHATBANEVENTSRESPONSE']._serialized_end=1913
-  _globals['_SEARCHBANEVENTSREQUEST']._serialized_start=1916
-  _globals['_SEARCHBANEVENTSREQUEST']._serialized_end=2117
-  _globals['_SEARCHBANEVENTSRESPONSE']._serialized_start=2119
-  _globals['_SEARCHBANEVENTSRESPONSE']._serialized_end=2242
-  _globals['_BULKREGISTERBANEVENTSREQUEST']._serialized_start=2244
-  _globals['_BULKREGISTERBANEVENTSREQUEST']._serialized_end=2329
-  _globals['_BULKITEMRESULT']._serialized_start=2332
-  _globals['_BULKITEMRESULT']._serialized_end=2465
-  _globals['_BULKREGISTERBANEVENTSRESPONSE']._serialized_start=2468
-  _globals['_BULKREGISTERBANEVENTSRESPONSE']._serialized_end=2610
-  _globals['_BANEVENTSERVICE']._serialized_start=2613
-  _globals['_BANEVENTSERVICE']._serialized_end=3576
+  _globals['_BANEVENT']._serialized_end=632
+  _globals['_BANEVENTINPUT']._serialized_start=635
+  _globals['_BANEVENTINPUT']._serialized_end=970
+  _globals['_REGISTERBANEVENTREQUEST']._serialized_start=973
+  _globals['_REGISTERBANEVENTREQUEST']._serialized_end=1318
+  _globals['_REGISTERBANEVENTRESPONSE']._serialized_start=1320
+  _globals['_REGISTERBANEVENTRESPONSE']._serialized_end=1412
+  _globals['_GETBANEVENTREQUEST']._serialized_start=1414
+  _globals['_GETBANEVENTREQUEST']._serialized_end=1452
+  _globals['_GETBANEVENTRESPONSE']._serialized_start=1454
+  _globals['_GETBANEVENTRESPONSE']._serialized_end=1524
+  _globals['_GETBANEVENTBYIDREQUEST']._serialized_start=1526
+  _globals['_GETBANEVENTBYIDREQUEST']._serialized_end=1562
+  _globals['_GETBANEVENTBYIDRESPONSE']._serialized_start=1564
+  _globals['_GETBANEVENTBYIDRESPONSE']._serialized_end=1638
+  _globals['_LISTUSERBANEVENTSREQUEST']._serialized_start=1640
+  _globals['_LISTUSERBANEVENTSREQUEST']._serialized_end=1730
+  _globals['_LISTUSERBANEVENTSRESPONSE']._serialized_start=1732
+  _globals['_LISTUSERBANEVENTSRESPONSE']._serialized_end=1857
+  _globals['_LISTCHATBANEVENTSREQUEST']._serialized_start=1859
+  _globals['_LISTCHATBANEVENTSREQUEST']._serialized_end=1949
+  _globals['_LISTCHATBANEVENTSRESPONSE']._serialized_start=1951
+  _globals['_LISTCHATBANEVENTSRESPONSE']._serialized_end=2076
+  _globals['_SEARCHBANEVENTSREQUEST']._serialized_start=2079
+  _globals['_SEARCHBANEVENTSREQUEST']._serialized_end=2280
+  _globals['_SEARCHBANEVENTSRESPONSE']._serialized_start=2282
+  _globals['_SEARCHBANEVENTSRESPONSE']._serialized_end=2405
+  _globals['_BULKREGISTERBANEVENTSREQUEST']._serialized_start=2407
+  _globals['_BULKREGISTERBANEVENTSREQUEST']._serialized_end=2512
+  _globals['_BULKITEMRESULT']._serialized_start=2515
+  _globals['_BULKITEMRESULT']._serialized_end=2648
+  _globals['_BULKREGISTERBANEVENTSRESPONSE']._serialized_start=2651
+  _globals['_BULKREGISTERBANEVENTSRESPONSE']._serialized_end=2793
+  _globals['_BANEVENTSERVICE']._serialized_start=2796
+  _globals['_BANEVENTSERVICE']._serialized_end=3915
 # @@protoc_insertion_point(module_scope)

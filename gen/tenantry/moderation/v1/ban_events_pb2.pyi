@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BanEvent(_message.Message):
-    __slots__ = ("id", "event_id", "user_id", "chat_id", "event_type", "ban_duration", "reason", "initiator_user_id", "event_timestamp", "created_at", "metadata")
+    __slots__ = ("id", "event_id", "user_id", "chat_id", "event_type", "ban_duration", "reason", "initiator_user_id", "event_timestamp", "created_at", "metadata", "archived_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,7 @@ class BanEvent(_message.Message):
     EVENT_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_AT_FIELD_NUMBER: _ClassVar[int]
     id: int
     event_id: str
     user_id: int
@@ -37,7 +38,8 @@ class BanEvent(_message.Message):
     event_timestamp: _timestamp_pb2.Timestamp
     created_at: _timestamp_pb2.Timestamp
     metadata: _struct_pb2.Struct
-    def __init__(self, id: _Optional[int] = ..., event_id: _Optional[str] = ..., user_id: _Optional[int] = ..., chat_id: _Optional[int] = ..., event_type: _Optional[str] = ..., ban_duration: _Optional[int] = ..., reason: _Optional[str] = ..., initiator_user_id: _Optional[int] = ..., event_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    archived_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., event_id: _Optional[str] = ..., user_id: _Optional[int] = ..., chat_id: _Optional[int] = ..., event_type: _Optional[str] = ..., ban_duration: _Optional[int] = ..., reason: _Optional[str] = ..., initiator_user_id: _Optional[int] = ..., event_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., archived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BanEventInput(_message.Message):
     __slots__ = ("event_id", "user_id", "chat_id", "event_type", "ban_duration", "reason", "initiator_user_id", "event_timestamp", "metadata", "username", "chat_title")
@@ -111,6 +113,18 @@ class GetBanEventResponse(_message.Message):
     event: BanEvent
     def __init__(self, event: _Optional[_Union[BanEvent, _Mapping]] = ...) -> None: ...
 
+class GetBanEventByIdRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class GetBanEventByIdResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: BanEvent
+    def __init__(self, event: _Optional[_Union[BanEvent, _Mapping]] = ...) -> None: ...
+
 class ListUserBanEventsRequest(_message.Message):
     __slots__ = ("user_id", "page")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -169,10 +183,12 @@ class SearchBanEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[BanEvent, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
 
 class BulkRegisterBanEventsRequest(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "historical")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    HISTORICAL_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[BanEventInput]
-    def __init__(self, events: _Optional[_Iterable[_Union[BanEventInput, _Mapping]]] = ...) -> None: ...
+    historical: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[BanEventInput, _Mapping]]] = ..., historical: _Optional[bool] = ...) -> None: ...
 
 class BulkItemResult(_message.Message):
     __slots__ = ("index", "event_id", "status", "id", "violations")

@@ -29,7 +29,8 @@ class BanEventServiceStub:
     """BanEventService registers the bans, kicks, restrictions and unbans seen in
     the tenant's chats (seed 001, section 4 "Ban Event Service"), deduplicated
     by the client's event_id, and answers history and search queries. Every
-    newly stored event emits "ban.detected" and "ban.registered" on the bus.
+    newly stored event emits "ban.detected" and "ban.registered" on the bus
+    (a historical bulk import only "ban.registered").
     """
 
     def __init__(self, channel):
@@ -47,6 +48,11 @@ class BanEventServiceStub:
                 '/tenantry.moderation.v1.BanEventService/GetBanEvent',
                 request_serializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventRequest.SerializeToString,
                 response_deserializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventResponse.FromString,
+                _registered_method=True)
+        self.GetBanEventById = channel.unary_unary(
+                '/tenantry.moderation.v1.BanEventService/GetBanEventById',
+                request_serializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventByIdRequest.SerializeToString,
+                response_deserializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventByIdResponse.FromString,
                 _registered_method=True)
         self.ListUserBanEvents = channel.unary_unary(
                 '/tenantry.moderation.v1.BanEventService/ListUserBanEvents',
@@ -74,19 +80,32 @@ class BanEventServiceServicer:
     """BanEventService registers the bans, kicks, restrictions and unbans seen in
     the tenant's chats (seed 001, section 4 "Ban Event Service"), deduplicated
     by the client's event_id, and answers history and search queries. Every
-    newly stored event emits "ban.detected" and "ban.registered" on the bus.
+    newly stored event emits "ban.detected" and "ban.registered" on the bus
+    (a historical bulk import only "ban.registered").
     """
 
     def RegisterBanEvent(self, request, context):
         """RegisterBanEvent stores one event. A repeat of an event_id returns the
-        original event (created = false), writes nothing and emits nothing.
+        original event (created = false), writes nothing and emits nothing; this
+        holds after the original was archived by retention as well. Over REST a
+        new event answers 201, a repeat 200.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetBanEvent(self, request, context):
-        """GetBanEvent returns one event by its event_id.
+        """GetBanEvent returns one event by its event_id, live or archived. A
+        malformed event_id is INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBanEventById(self, request, context):
+        """GetBanEventById returns one event by its row id (BanEvent.id: the
+        ban_event_id that "ban.detected", sync status and sync logs carry), live
+        or archived. Its own path, because an event_id may itself be all digits.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -100,8 +119,9 @@ class BanEventServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListChatBanEvents(self, request, context):
-        """ListChatBanEvents is a chat's history, newest first; NOT_FOUND for a chat
-        the tenant has never seen an event in.
+        """ListChatBanEvents is a chat's history, newest first: empty for a chat
+        that is registered (RegisterChat) or whose events are all archived;
+        NOT_FOUND only for a chat the tenant has never seen.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,6 +138,8 @@ class BanEventServiceServicer:
         """BulkRegisterBanEvents stores up to 5,000 events in one call. Each item gets
         its own result (created, duplicate or invalid); a bad item does not sink
         the batch. More than 5,000 items is INVALID_ARGUMENT and writes nothing.
+        With historical set, new events emit only "ban.registered" (an import of
+        past bans: no sync, no notifications).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -135,6 +157,11 @@ def add_BanEventServiceServicer_to_server(servicer, server):
                     servicer.GetBanEvent,
                     request_deserializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventRequest.FromString,
                     response_serializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventResponse.SerializeToString,
+            ),
+            'GetBanEventById': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBanEventById,
+                    request_deserializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventByIdRequest.FromString,
+                    response_serializer=tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventByIdResponse.SerializeToString,
             ),
             'ListUserBanEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListUserBanEvents,
@@ -168,7 +195,8 @@ class BanEventService:
     """BanEventService registers the bans, kicks, restrictions and unbans seen in
     the tenant's chats (seed 001, section 4 "Ban Event Service"), deduplicated
     by the client's event_id, and answers history and search queries. Every
-    newly stored event emits "ban.detected" and "ban.registered" on the bus.
+    newly stored event emits "ban.detected" and "ban.registered" on the bus
+    (a historical bulk import only "ban.registered").
     """
 
     @staticmethod
@@ -215,6 +243,33 @@ class BanEventService:
             '/tenantry.moderation.v1.BanEventService/GetBanEvent',
             tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventRequest.SerializeToString,
             tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBanEventById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tenantry.moderation.v1.BanEventService/GetBanEventById',
+            tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventByIdRequest.SerializeToString,
+            tenantry_dot_moderation_dot_v1_dot_ban__events__pb2.GetBanEventByIdResponse.FromString,
             options,
             channel_credentials,
             insecure,
