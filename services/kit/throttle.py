@@ -62,6 +62,11 @@ return 1
 """
 
 
+#: How many pauses in a row one acquire waits out before it goes anyway (each is a 429's
+#: retry_after; the caller's own 429 handling takes over past this).
+_MAX_REPAUSES = 5
+
+
 class SharedTokenBucket:
     """``rate`` calls per second across every process using ``key``, ``burst`` at once.
 
@@ -116,11 +121,25 @@ class SharedTokenBucket:
         return True, wait
 
     async def acquire(self) -> float:
-        """Wait for this call's slot; return how long it waited (seconds)."""
-        _, wait = await self.reserve()
-        if wait > 0:
+        """Wait for this call's slot; return how long it waited (seconds).
+
+        A slot is fixed when it is reserved, so a pause that begins while a caller waits
+        for its slot (another process got a 429) would not hold it: a caller that had to
+        wait looks at the pause again, waits it out and takes a new slot.
+        """
+        waited = 0.0
+        for _ in range(_MAX_REPAUSES):
+            _, wait = await self.reserve()
+            if wait <= 0:
+                return waited
             await asyncio.sleep(wait)
-        return wait
+            waited += wait
+            paused = await self.paused_for()
+            if paused <= 0:
+                return waited
+            await asyncio.sleep(paused)
+            waited += paused
+        return waited
 
     async def pause(self, seconds: float) -> None:
         """Hold every holder of this bucket for ``seconds`` (extends, never shortens)."""
@@ -143,8 +162,8 @@ class SharedTokenBucket:
         if self.redis is None:
             return local
         try:
-            raw = await self.redis.get(self.pause_key)
-            now_s, now_us = await self.redis.time()
+            async with self.redis.pipeline(transaction=False) as pipe:
+                raw, (now_s, now_us) = await pipe.get(self.pause_key).time().execute()
         except (RedisError, OSError):
             return local
         if raw is None:

@@ -130,10 +130,13 @@ class BotApiClient:
         attempt = 0
         waits = 0
         while True:
+            if self.breaker.retry_in() > 0:  # open: fail fast, without taking a rate slot
+                raise TelegramCircuitOpen(method, self.breaker.retry_in())
+            await self.limiter.acquire(method, params.get("chat_id"))
+            # The circuit may have opened while this call waited for its slot.
             if not self.breaker.allow():
                 raise TelegramCircuitOpen(method, self.breaker.retry_in())
             try:
-                await self.limiter.acquire(method, params.get("chat_id"))
                 self.stats["calls"] += 1
                 response = await self._http.post(url, json=params, timeout=self.timeout)
                 body = _json(response)

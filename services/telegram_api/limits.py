@@ -86,16 +86,20 @@ class BotRateLimiter:
         return _lru(self._chats, chat_id, lambda: TokenBucket(self.chat_rate, 3), self._max_chats)
 
     async def acquire(self, method: str, chat_id: int | str | None) -> None:
-        """Wait for this call's turn: the 429 pause, the chat's bucket, the bot's bucket."""
-        # A pause may be extended by another 429 while we sleep: look again after.
+        """Wait for this call's turn: the 429 pause, the chat's bucket, the bot's bucket.
+
+        A pause can begin (or be extended by another 429) while this call waits for a
+        token, so the pause is looked at again after the buckets."""
         for _ in range(100):
             wait = await self.paused_for()
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        if method in MESSAGE_METHODS and chat_id is not None and _is_group(chat_id):
-            await self._chat_bucket(chat_id).acquire()
-        await self.bot.acquire()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if method in MESSAGE_METHODS and chat_id is not None and _is_group(chat_id):
+                await self._chat_bucket(chat_id).acquire()
+            await self.bot.acquire()
+            if await self.paused_for() <= 0:
+                return
 
 
 def bot_key(token: str) -> str:

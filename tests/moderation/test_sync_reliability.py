@@ -442,11 +442,6 @@ async def test_a_429_storm_ends_with_every_chat_banned_once_after_the_pauses(eng
     assert elapsed >= sum(end - start for start, end in _pauses(fake)) - 0.05
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a 429 pause does not hold calls that already reserved a slot of the bot's "
-    "rate limiter (GCRA: the slot is computed once, then the caller sleeps and sends "
-    "without looking at the pause again), so with concurrency 16 every queued call "
-    "goes out into the pause and gets its own 429"))
 async def test_a_429_storm_pauses_the_whole_bot_instead_of_hammering(engine, redis,
                                                                      moderation_tenant):
     tenant = moderation_tenant

@@ -23,6 +23,7 @@ second; it also takes over rows whose lease expired (a crashed worker).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Sequence
@@ -330,13 +331,37 @@ class SyncEngine:
                 await self._record(tenant, row, Outcome("failed", str(exc)), DEFAULT_RULE)
             return
         sem = asyncio.Semaphore(self.config.concurrency)
+        in_flight = {r.id for r in rows}
 
         async def one(row: LogRow) -> None:
-            async with sem:
-                rule = rules.get(row.policy) if row.policy else None
-                await self._run_row(tenant, client, row, rule or self._default_rule())
+            try:
+                async with sem:
+                    rule = rules.get(row.policy) if row.policy else None
+                    await self._run_row(tenant, client, row, rule or self._default_rule())
+            finally:
+                in_flight.discard(row.id)
 
-        await asyncio.gather(*(one(r) for r in rows))
+        heartbeat = asyncio.ensure_future(self._keep_leases(tenant, in_flight))
+        try:
+            await asyncio.gather(*(one(r) for r in rows))
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _keep_leases(self, tenant: str, in_flight: set[int]) -> None:
+        """Renew the leases of this batch's unfinished rows every third of a lease: a
+        batch can outlast one lease (16 at a time, 429 pauses, a slow Telegram), and a
+        row whose lease ran out while it was still being worked on would be taken by
+        another worker too. A worker that dies stops renewing, so its rows are taken over."""
+        every = max(self.config.lease_seconds / 3, 0.05)
+        while in_flight:
+            await asyncio.sleep(every)
+            try:
+                async with self.db.session(APP, tenant) as session:
+                    await store.extend_leases(session, sorted(in_flight), self.config.lease_seconds)
+            except Exception:
+                log.exception("sync_lease_renewal_failed", tenant=tenant, rows=len(in_flight))
 
     def _default_rule(self) -> Rule:
         c = self.config

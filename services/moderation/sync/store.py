@@ -155,6 +155,16 @@ async def claim_due(session: AsyncSession, *, sync_id: uuid.UUID | None, limit: 
     return sorted((_log_row(r) for r in rows), key=lambda r: r.id)
 
 
+async def extend_leases(session: AsyncSession, row_ids: list[int], lease_seconds: float) -> int:
+    """Renew the leases of rows still being worked on (a worker's heartbeat); rows that were
+    finished or deferred meanwhile (lease cleared) are left alone. Returns how many."""
+    result = await session.execute(text(
+        "UPDATE sync_logs SET lease_until = now() + make_interval(secs => :lease) "
+        "WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'pending' AND lease_until IS NOT NULL"),
+        {"ids": row_ids, "lease": lease_seconds})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def next_due_in(session: AsyncSession, sync_id: uuid.UUID) -> float | None:
     """Seconds until the run's next pending row may be taken (None: nothing pending)."""
     value = (await session.execute(text(
