@@ -56,6 +56,29 @@ async def test_archive_moves_only_expired_rows_in_batches(engine, tenant_name):
     assert page.events == []
 
 
+async def test_a_live_copy_of_an_archived_event_does_not_stop_retention(engine, tenant_name):
+    # Written before dedupe looked at the archive: the same event_id live and archived.
+    await migrate(engine, "moderation", tenant_name)
+    s = schema_name("moderation", tenant_name)
+    old = datetime.now(UTC) - timedelta(days=400)
+    async with engine.begin() as conn:
+        for table, reason in (("ban_events_archive", "original"), ("ban_events", "copy")):
+            # Archived rows keep the id the live sequence gave them.
+            await conn.execute(text(
+                f'INSERT INTO "{s}".{table} (id, event_id, user_id, chat_id, event_type, reason, '
+                f" event_timestamp) VALUES (nextval(pg_get_serial_sequence('\"{s}\".ban_events', 'id')),"
+                " 'dup-1', 1, -1, 'ban', :r, :t)"), {"r": reason, "t": old})
+        await conn.execute(text(
+            f'INSERT INTO "{s}".ban_events (event_id, user_id, chat_id, event_type, reason, '
+            " event_timestamp) VALUES ('other-1', 1, -1, 'ban', 'spam', :t)"), {"t": old})
+    assert await archive_expired(engine, tenant_name, 365) == 1  # other-1; the copy is dropped
+    assert await _counts(engine, tenant_name) == (0, 2)
+    async with engine.connect() as conn:
+        reason = (await conn.execute(text(
+            f"SELECT reason FROM \"{s}\".ban_events_archive WHERE event_id = 'dup-1'"))).scalar_one()
+    assert reason == "original"
+
+
 async def _outbox(engine, tenant: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
     s = schema_name("moderation", tenant)
     async with engine.connect() as conn:

@@ -33,23 +33,31 @@ async def archive_expired(engine: AsyncEngine, tenant: str, retention_days: int,
     if retention_days < 1 or batch < 1:
         raise ValueError("retention_days and batch must be positive")
     schema = schema_name(APP, tenant)
+    # A live row whose event_id the archive already holds is a copy of an archived event
+    # (written before dedupe looked at the archive): the archive keeps the original, the
+    # copy is dropped, counted and logged, instead of the unique index stopping retention.
     statement = text(f"""
         WITH moved AS (
             DELETE FROM "{schema}".ban_events WHERE id IN (
                 SELECT id FROM "{schema}".ban_events
                 WHERE event_timestamp < now() - make_interval(days => :days)
                 ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED)
-            RETURNING {_COLS})
-        INSERT INTO "{schema}".ban_events_archive ({_COLS}, archived_at)
-        SELECT {_COLS}, now() FROM moved
-        ON CONFLICT (id) DO NOTHING""")
-    total = 0
+            RETURNING {_COLS}),
+        archived AS (
+            INSERT INTO "{schema}".ban_events_archive ({_COLS}, archived_at)
+            SELECT {_COLS}, now() FROM moved
+            ON CONFLICT DO NOTHING RETURNING 1)
+        SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM archived) AS archived""")
+    total = copies = 0
     while True:
         async with engine.begin() as conn:
-            moved = (await conn.execute(statement, {"days": retention_days, "batch": batch})).rowcount
-        total += moved
-        if moved < batch:
+            row = (await conn.execute(statement, {"days": retention_days, "batch": batch})).one()
+        total += row.archived
+        copies += row.moved - row.archived
+        if row.moved < batch:
             break
+    if copies:
+        log.warning("ban_events_archived_copies_dropped", tenant=tenant, count=copies)
     if total:
         log.info("ban_events_archived", tenant=tenant, count=total, retention_days=retention_days)
     return total
