@@ -14,7 +14,8 @@ run being closed:
   ``wait_exponential(multiplier=1, min=2, max=10)``), no rate limiter, ignoring
   ``retry_after``.
 
-Usage: ``DATABASE_URL=... python bench/fanout.py [--chats 100] [--rate 30]``
+Usage: ``DATABASE_URL=... [REDIS_URL=...] python bench/fanout.py [--chats 100] [--rate 30]``
+(with ``REDIS_URL`` the bot's limits are shared through Redis, as in a sync worker)
 (without DATABASE_URL an embedded PostgreSQL is started). Prints a Markdown table.
 """
 
@@ -56,9 +57,11 @@ def _reset(fake: FakeBotApi, chats: list[int]) -> None:
 
 
 async def _engine_run(db, tenant: str, chats: list[int], rate: int, precheck: bool,
-                      ban_event_id: int) -> dict[str, object]:
+                      ban_event_id: int, redis: object = None) -> dict[str, object]:
+    # With Redis, the bot's limits are shared through it, as every sync worker has them.
     async with sync_world(db, rate_limit_per_second=rate, bot_rate=rate - 1.0, precheck=precheck,
-                          lease_seconds=120, concurrency=32,
+                          lease_seconds=120, concurrency=32, redis=redis,
+                          shared_limits=redis is not None,
                           client_options={"timeout": 5.0}) as w:
         w.fake.retry_after = 1
         _reset(w.fake, chats)
@@ -111,17 +114,23 @@ async def main() -> None:
         started_pg = start_postgres(Path(tempfile.mkdtemp()) / "pg")
         url = started_pg.url
     db = make_engine(url, pool_size=20)
+    redis = None
+    if os.environ.get("REDIS_URL"):
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(os.environ["REDIS_URL"])
     tenant = f"bench-{secrets.token_hex(3)}"
     try:
         await migrate(db, "moderation", tenant)
         chats = chat_ids(args.chats, base=-1004000000000)
         for i, chat in enumerate(chats):
             await add_subscription(db, tenant, admin_user_id=10_000 + i, admin_chat_id=chat)
+        limits = "shared through Redis" if redis is not None else "in-process"
         results = {
-            "engine (precheck: getChatMember + ban)": await _engine_run(
-                db, tenant, chats, args.rate, True, 1),
-            "engine (no precheck: ban only)": await _engine_run(
-                db, tenant, chats, args.rate, False, 2),
+            f"engine (precheck: getChatMember + ban), limits {limits}": await _engine_run(
+                db, tenant, chats, args.rate, True, 1, redis),
+            f"engine (no precheck: ban only), limits {limits}": await _engine_run(
+                db, tenant, chats, args.rate, False, 2, redis),
             "baseline (sequential loop, tenacity-style retry)": await _baseline_run(
                 chats, args.rate),
         }
@@ -130,6 +139,8 @@ async def main() -> None:
             await conn.execute(text(
                 f'DROP SCHEMA IF EXISTS "t_{tenant.replace("-", "_")}__moderation" CASCADE'))
         await db.dispose()
+        if redis is not None:
+            await redis.aclose()
         if started_pg is not None:
             started_pg.stop()
     print(f"{args.chats} chats, fake Bot API at {args.rate} req/s (429 retry_after 1); "

@@ -118,8 +118,11 @@ class SyncWorld:
 async def sync_world(db_engine: AsyncEngine, *, redis: Any = None,
                      rate_limit_per_second: int | None = None, bot_rate: float = 1000.0,
                      breaker: CircuitBreaker | None = None, client_options: dict | None = None,
-                     **config: Any) -> AsyncIterator[SyncWorld]:
-    """Start the fake and build an engine on ``db_engine`` whose bot talks to it."""
+                     shared_limits: bool = False, **config: Any) -> AsyncIterator[SyncWorld]:
+    """Start the fake and build an engine on ``db_engine`` whose bot talks to it.
+
+    ``shared_limits``: the bot's limits live in ``redis`` (as in the sync worker) instead
+    of in this process."""
     config.setdefault("backoff_initial", 0.05)
     config.setdefault("lease_seconds", 1.0)
     breaker = breaker or CircuitBreaker(failure_threshold=50, reset_timeout=0.3)
@@ -128,9 +131,11 @@ async def sync_world(db_engine: AsyncEngine, *, redis: Any = None,
         async def token_for(_: str) -> str:
             return TOKEN
 
+        limits: dict[str, Any] = (
+            {"redis": redis, "per_second": bot_rate} if shared_limits
+            else {"limiter_factory": lambda: BotRateLimiter(per_second=bot_rate)})
         bots = BotClientFactory(token_for, base_url=fake.base_url,
-                                limiter_factory=lambda: BotRateLimiter(per_second=bot_rate),
-                                breaker_factory=lambda: breaker, **options)
+                                breaker_factory=lambda: breaker, **limits, **options)
         engine = SyncEngine(Database(db_engine), bots, redis=redis, config=SyncConfig(**config))
         try:
             yield SyncWorld(fake, bots, engine, breaker)
