@@ -106,7 +106,15 @@ def _poller(entry: TenantBot):  # type: ignore[no-untyped-def]
         handling: set[asyncio.Task[object]] = getattr(entry.dispatcher, "_handle_update_tasks",
                                                       set())
         try:
-            await stop.wait()
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done() and not stop.is_set():
+                # Polling ended by itself (aiogram's start_polling raises at once when the
+                # bot cannot even get its own profile, e.g. a revoked token): say so now, and
+                # let the runtime's supervisor start it again with backoff.
+                stopping.cancel()
+                task.result()
+                return
             try:
                 await entry.dispatcher.stop_polling()
             except RuntimeError:  # stopped before polling began: nothing was handed out

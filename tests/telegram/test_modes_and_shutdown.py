@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from structlog.testing import capture_logs
 
 from services.kit.naming import tenant_key
 from services.kit.service import Runtime
@@ -269,3 +270,19 @@ async def test_webhook_shutdown_finishes_in_flight_updates_and_refuses_new_ones(
         await asyncio.wait_for(stopping, 15)
         stopped = time.monotonic()
     await _assert_finished_cleanly(rt, fake, redis, tenant_name, stopped)
+
+
+async def test_a_polling_start_failure_surfaces_at_once_and_is_retried(fake, configure):  # type: ignore[no-untyped-def]
+    configure("polling")
+    # aiogram's start_polling asks getMe first; a refused token fails it at once.
+    fake.fail_next(1, code=401, description="Unauthorized", method="getMe")
+    with capture_logs() as logs:
+        async with adapter():
+            await until(lambda: any(e["event"] == "background_failed" for e in logs),
+                        what="the polling failure to be logged")
+            # The supervisor starts polling again (with backoff), and it runs this time.
+            fake.push_update(start_update())
+            await until(lambda: replies(fake), what="the reply after polling restarted", timeout=15)
+    failed = [e for e in logs if e["event"] == "background_failed"]
+    assert failed[0]["task"].startswith("telegram:poll:")
+    assert replies(fake)[0].startswith("👋 I sync bans")
