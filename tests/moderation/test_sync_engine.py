@@ -357,16 +357,16 @@ async def test_a_row_that_would_wait_too_long_for_the_rate_is_deferred(engine, r
 
 
 async def test_a_batch_that_outlasts_its_lease_keeps_it(engine, redis, moderation_tenant):
-    # 8 chats, 2 at a time, 0.3 s per ban: the batch takes ~1.2 s against a 0.5 s lease.
+    # 10 chats, 2 at a time, 0.4 s per ban: the batch takes ~2 s against a 1 s lease.
     # Another worker sweeping meanwhile must find nothing to take over.
     tenant = moderation_tenant
-    chats = chat_ids(8, base=-1008970000000)
-    async with sync_world(engine, lease_seconds=0.5, concurrency=2, precheck=False) as w, \
-            sync_world(engine, lease_seconds=0.5, precheck=False) as other:
+    chats = chat_ids(10, base=-1008970000000)
+    async with sync_world(engine, lease_seconds=1.0, concurrency=2, precheck=False) as w, \
+            sync_world(engine, lease_seconds=1.0, precheck=False) as other:
         await subscribe(engine, tenant, chats, fake=w.fake)
         for chat in chats:
             other.fake.add_chat(chat, members={BANNED_USER: "member"})
-        w.fake.delay_next(len(chats), 0.3, method="banChatMember")
+        w.fake.delay_next(len(chats), 0.4, method="banChatMember")
         handled = asyncio.ensure_future(w.engine.handle_ban_detected(ban_envelope(tenant)))
         taken = 0
         while not handled.done():
