@@ -43,7 +43,8 @@ def _preferences(p: Preferences) -> pb.Preferences:
         quiet_hours_end=format_hhmm(p.quiet_hours_end), digest_mode=p.digest_mode,
         digest_interval_hours=p.digest_interval_hours, timezone=p.timezone, language=p.language,
         channels=p.channels, email=p.email or "", webhook_url=p.webhook_url or "",
-        webhook_secret_set=bool(p.webhook_secret))
+        webhook_secret_set=bool(p.webhook_secret),
+        moderation_notifications_enabled=p.notifications_enabled)
 
 
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):

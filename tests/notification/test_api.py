@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 from sqlalchemy import text
+from tenantry.moderation.v1 import events_pb2
 from tenantry.notification.v1 import notification_pb2 as pb
 
+from services.kit.bus.events import new_event
 from services.kit.status import decode_error
+from services.notification.consumers import EventHandlers
 
 from .conftest import bearer
 
@@ -116,3 +120,18 @@ async def test_send_needs_a_token_of_the_tenant(api, tenant_name):  # type: igno
         await api.SendNotification(pb.SendNotificationRequest(user_id=7, notification_type="system"),
                                    metadata=bearer(tenant_name, "member"))
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_preferences_show_the_moderation_on_off_switch(api, notifier, tenant_name):  # type: ignore[no-untyped-def]
+    meta = bearer(tenant_name, "member")
+    got = await api.GetPreferences(pb.GetPreferencesRequest(user_id=6), metadata=meta)
+    assert got.preferences.moderation_notifications_enabled  # on until the user says otherwise
+    stamp = timestamp_pb2.Timestamp()
+    stamp.GetCurrentTime()
+    await EventHandlers(notifier).user_settings_updated(new_event(
+        "user.settings_updated", tenant_name, events_pb2.UserSettingsUpdated(
+            user_id=6, notifications_enabled=False, language="en", timezone="UTC",
+            updated_at=stamp)))
+    got = await api.GetPreferences(pb.GetPreferencesRequest(user_id=6), metadata=meta)
+    assert not got.preferences.moderation_notifications_enabled
+    assert got.preferences.language == "en"

@@ -127,7 +127,7 @@ class UpdateTemplateResponse(_message.Message):
     def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
 
 class Preferences(_message.Message):
-    __slots__ = ("user_id", "enabled_types", "quiet_hours_start", "quiet_hours_end", "digest_mode", "digest_interval_hours", "timezone", "language", "channels", "email", "webhook_url", "webhook_secret_set")
+    __slots__ = ("user_id", "enabled_types", "quiet_hours_start", "quiet_hours_end", "digest_mode", "digest_interval_hours", "timezone", "language", "channels", "email", "webhook_url", "webhook_secret_set", "moderation_notifications_enabled")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ENABLED_TYPES_FIELD_NUMBER: _ClassVar[int]
     QUIET_HOURS_START_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +140,7 @@ class Preferences(_message.Message):
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_URL_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_SECRET_SET_FIELD_NUMBER: _ClassVar[int]
+    MODERATION_NOTIFICATIONS_ENABLED_FIELD_NUMBER: _ClassVar[int]
     user_id: int
     enabled_types: _containers.RepeatedScalarFieldContainer[str]
     quiet_hours_start: str
@@ -152,7 +153,8 @@ class Preferences(_message.Message):
     email: str
     webhook_url: str
     webhook_secret_set: bool
-    def __init__(self, user_id: _Optional[int] = ..., enabled_types: _Optional[_Iterable[str]] = ..., quiet_hours_start: _Optional[str] = ..., quiet_hours_end: _Optional[str] = ..., digest_mode: _Optional[bool] = ..., digest_interval_hours: _Optional[int] = ..., timezone: _Optional[str] = ..., language: _Optional[str] = ..., channels: _Optional[_Iterable[str]] = ..., email: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_secret_set: _Optional[bool] = ...) -> None: ...
+    moderation_notifications_enabled: bool
+    def __init__(self, user_id: _Optional[int] = ..., enabled_types: _Optional[_Iterable[str]] = ..., quiet_hours_start: _Optional[str] = ..., quiet_hours_end: _Optional[str] = ..., digest_mode: _Optional[bool] = ..., digest_interval_hours: _Optional[int] = ..., timezone: _Optional[str] = ..., language: _Optional[str] = ..., channels: _Optional[_Iterable[str]] = ..., email: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_secret_set: _Optional[bool] = ..., moderation_notifications_enabled: _Optional[bool] = ...) -> None: ...
 
 class GetPreferencesRequest(_message.Message):
     __slots__ = ("user_id",)
