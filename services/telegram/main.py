@@ -96,6 +96,8 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
 def _poller(entry: TenantBot):  # type: ignore[no-untyped-def]
     async def poll(stop: asyncio.Event) -> None:
         await entry.bot.delete_webhook()
+        if stop.is_set():
+            return  # told to stop while starting: polling never begins
         task = asyncio.create_task(entry.dispatcher.start_polling(
             entry.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False,
             close_bot_session=False))
