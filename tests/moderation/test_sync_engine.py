@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from tenantry.moderation.v1 import events_pb2
 
 from services.kit.bus.events import unpack
+from services.kit.errors import FailedPrecondition
 from services.kit.naming import dead_letter_key
 from services.telegram_api import CircuitBreaker
 from tests.fakes.moderation_sync import (
@@ -267,8 +269,9 @@ async def test_chat_settings_disable_delay_and_confirmation(engine, moderation_t
         # A chat waiting for its admin does not hold the run open (nobody may ever answer).
         run = await w.engine.status(tenant, sync_id)
         assert run.status == "completed" and run.counts["awaiting"] == 1
-        assert await w.engine.confirm_row(tenant, status[confirm].id)
-        assert not await w.engine.confirm_row(tenant, status[confirm].id)  # only once
+        assert await w.engine.confirm(tenant, sync_id, [confirm]) == 1
+        with pytest.raises(FailedPrecondition):  # only once
+            await w.engine.confirm(tenant, sync_id, [confirm])
         await w.engine.drain()
         assert w.fake.status_of(confirm, BANNED_USER) == "kicked"
         run = await w.engine.status(tenant, sync_id)

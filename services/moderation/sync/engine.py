@@ -217,17 +217,6 @@ class SyncEngine:
                      **finished[1])
         return n
 
-    async def confirm_row(self, tenant: str, sync_log_id: int) -> bool:
-        """An admin confirmed one row waiting for it: it becomes due now. False if it did
-        not wait (unknown, confirmed before, or never needed a confirmation)."""
-        async with self.db.session(APP, tenant) as session:
-            sync_id = await store.confirm_row(session, sync_log_id)
-            if sync_id is not None:
-                await store.reopen_run(session, sync_id)
-        if sync_id is not None:
-            self._spawn(self.execute_run(tenant, sync_id))
-        return sync_id is not None
-
     async def drain(self) -> None:
         """Wait for executions started in the background (trigger, retry, confirm)."""
         while self._tasks:

@@ -339,14 +339,6 @@ async def decline_awaiting(session: AsyncSession, sync_id: uuid.UUID,
         {"s": sync_id, "chats": list(target_chat_ids), "e": error})).all())
 
 
-async def confirm_row(session: AsyncSession, row_id: int) -> uuid.UUID | None:
-    """Make one row waiting for a confirmation due now; its sync_id, None if it did not wait."""
-    return (await session.execute(text(
-        "UPDATE sync_logs SET awaiting_confirmation = false, not_before = now() "
-        "WHERE id = :id AND status = 'pending' AND awaiting_confirmation "
-        "RETURNING sync_id"), {"id": row_id})).scalar_one_or_none()
-
-
 async def list_logs(session: AsyncSession, *, status: str | None, target_chat_id: int | None,
                     ban_event_id: int | None, before_id: int | None, limit: int,
                     awaiting_confirmation: bool | None = None) -> list[Any]:
