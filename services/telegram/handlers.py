@@ -76,7 +76,6 @@ class UpdateGuard(BaseMiddleware):
                 return None
         return await handler(event, data)
 
-
     @staticmethod
     async def _report_seen(moderation: ModerationClient, tenant: str, users: list[SeenUser]) -> None:
         try:

@@ -15,10 +15,9 @@ import structlog
 from tenantry.moderation.v1 import ban_events_pb2, subscriptions_pb2, sync_pb2, users_pb2
 from tenantry.telegram.v1 import telegram_pb2, telegram_pb2_grpc
 
-from services.kit.naming import tenant_key
 from services.kit.service import Runtime
-from services.telegram_api import BotApiClient, BotClientFactory, SharedBotRateLimiter
-from services.telegram_api.limits import bot_key
+from services.telegram_api import BotApiClient, BotClientFactory
+from services.telegram_api.limits import shared_limiter
 
 from .bot import make_bot, make_dispatcher
 from .config import TelegramSettings
@@ -58,8 +57,7 @@ def build(rt: Runtime, tenant: str | None = None) -> None:
     # The bots' own Bot API clients (admin lookups in the command handlers).
     # One set of limits per bot, in Redis: the replies, the admin lookups and the sync
     # workers' calls of a bot all count against the same ~30/s.
-    limiters = {name: SharedBotRateLimiter(rt.redis, tenant_key(name, "bot", bot_key(config.token_for(name))))
-                for name in tenants}
+    limiters = {name: shared_limiter(rt.redis, name, config.token_for(name)) for name in tenants}
     apis = {name: BotApiClient(config.token_for(name), base_url=base_url, limiter=limiters[name])
             for name in tenants}
     bots = {

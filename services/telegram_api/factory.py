@@ -18,11 +18,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.kit.naming import tenant_key
-
 from .breaker import CircuitBreaker
 from .client import BotApiClient
-from .limits import RateLimiter, SharedBotRateLimiter, bot_key
+from .limits import RateLimiter, shared_limiter
 
 TokenLookup = Callable[[str], Awaitable[str]]
 
@@ -73,9 +71,8 @@ class BotClientFactory:
                     if self._limiter_factory is not None:
                         options.setdefault("limiter", self._limiter_factory())
                     elif self._redis is not None:
-                        options.setdefault("limiter", SharedBotRateLimiter(
-                            self._redis, tenant_key(tenant, "bot", bot_key(token)),
-                            per_second=self._per_second))
+                        options.setdefault("limiter", shared_limiter(
+                            self._redis, tenant, token, per_second=self._per_second))
                     if self._breaker_factory is not None:
                         options.setdefault("breaker", self._breaker_factory())
                     client = BotApiClient(token, base_url=self._base_url, **options)

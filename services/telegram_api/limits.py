@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from redis.asyncio import Redis
 
+from services.kit.naming import tenant_key
 from services.kit.throttle import SharedTokenBucket
 
 _B = TypeVar("_B")
@@ -105,6 +106,12 @@ class BotRateLimiter:
 def bot_key(token: str) -> str:
     """A stable name for a bot in Redis keys that does not reveal its token."""
     return hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
+def shared_limiter(redis: Redis, tenant: str, token: str, *, per_second: float = 29.0) -> SharedBotRateLimiter:
+    """The limiter of ``tenant``'s bot ``token`` that every process shares (keys
+    ``t:<tenant>:bot:<bot_key(token)>:…``)."""
+    return SharedBotRateLimiter(redis, tenant_key(tenant, "bot", bot_key(token)), per_second=per_second)
 
 
 class SharedBotRateLimiter:

@@ -8,7 +8,6 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from services.kit.naming import tenant_key
 from services.telegram_api import (
     BotApiClient,
     BotClientFactory,
@@ -22,7 +21,7 @@ from services.telegram_api import (
     TelegramRetryAfter,
     TelegramUnavailable,
 )
-from services.telegram_api.limits import bot_key
+from services.telegram_api.limits import shared_limiter
 from tests.fakes.telegram_bot_api import FakeBotApi
 
 TOKEN = "123456:TEST-secret-token"
@@ -258,9 +257,8 @@ async def test_factory_gives_one_client_per_bot_token(fake, monkeypatch):
 async def test_shared_limiter_keeps_two_processes_under_one_rate(fake, redis, tenant_name):
     # Two clients of one bot stand for two replicas: each alone would allow 10/s.
     fake.rate_limit_per_second = 12
-    prefix = tenant_key(tenant_name, "bot", bot_key(TOKEN))
-    a = make_client(fake, limiter=SharedBotRateLimiter(redis, prefix, per_second=10))
-    b = make_client(fake, limiter=SharedBotRateLimiter(redis, prefix, per_second=10))
+    a = make_client(fake, limiter=shared_limiter(redis, tenant_name, TOKEN, per_second=10))
+    b = make_client(fake, limiter=shared_limiter(redis, tenant_name, TOKEN, per_second=10))
     try:
         started = time.monotonic()
         await asyncio.gather(*(c.get_chat_member(CHAT, USER) for c in (a, b) for _ in range(10)))
@@ -273,11 +271,10 @@ async def test_shared_limiter_keeps_two_processes_under_one_rate(fake, redis, te
 
 
 async def test_a_429_in_one_process_pauses_the_bot_in_the_other(fake, redis, tenant_name):
-    prefix = tenant_key(tenant_name, "bot", bot_key(TOKEN))
     # a gives up at once on a 429 (after pausing the bot), so the pause is still on.
     a = make_client(fake, max_429_waits=0,
-                    limiter=SharedBotRateLimiter(redis, prefix, per_second=100))
-    b = make_client(fake, limiter=SharedBotRateLimiter(redis, prefix, per_second=100))
+                    limiter=shared_limiter(redis, tenant_name, TOKEN, per_second=100))
+    b = make_client(fake, limiter=shared_limiter(redis, tenant_name, TOKEN, per_second=100))
     try:
         fake.fail_next(1, code=429, retry_after=1)
         with pytest.raises(TelegramRetryAfter):
