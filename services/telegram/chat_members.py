@@ -1,4 +1,5 @@
-"""chat_member updates → ban events: which transitions count, and a stable event id."""
+"""chat_member updates → ban events: which transitions count, and a stable event id;
+my_chat_member updates → whether the bot itself was removed from a group."""
 
 from __future__ import annotations
 
@@ -27,11 +28,15 @@ def _seconds(until: datetime | None, since: datetime) -> int | None:
     return max(1, int((until - since).total_seconds()))
 
 
+def _statuses(update: ChatMemberUpdated) -> tuple[str, str]:
+    """The old and new status as Telegram spells them ("member", "kicked", ...)."""
+    return (str(update.old_chat_member.status).split(".")[-1].lower(),
+            str(update.new_chat_member.status).split(".")[-1].lower())
+
+
 def classify(update: ChatMemberUpdated) -> tuple[str, int | None] | None:
     """("ban" | "kick" | "restrict" | "unban", duration seconds or None), or None to ignore."""
-    old, new = str(update.old_chat_member.status), str(update.new_chat_member.status)
-    old = old.split(".")[-1].lower()
-    new = new.split(".")[-1].lower()
+    old, new = _statuses(update)
     since = update.date if update.date.tzinfo else update.date.replace(tzinfo=UTC)
     if new == "kicked" and old != "kicked":
         return "ban", _seconds(getattr(update.new_chat_member, "until_date", None), since)
@@ -47,12 +52,20 @@ def classify(update: ChatMemberUpdated) -> tuple[str, int | None] | None:
 
 def is_join(update: ChatMemberUpdated) -> bool:
     """The user came into the chat (not back from a ban: that is an unban's doing)."""
-    old = str(update.old_chat_member.status).split(".")[-1].lower()
-    new = str(update.new_chat_member.status).split(".")[-1].lower()
+    old, new = _statuses(update)
     if new == "restricted":
         # A restricted user may be outside the chat; only is_member says they are in.
         return old == "left" and bool(getattr(update.new_chat_member, "is_member", False))
     return old == "left" and new == "member"
+
+
+def bot_removal(update: ChatMemberUpdated) -> str | None:
+    """For the bot's own my_chat_member update: "left" or "kicked" when it was taken out
+    of a group, else None. A private chat's "kicked" is a user blocking the bot, not this."""
+    if update.chat.type not in ("group", "supergroup"):
+        return None
+    old, new = _statuses(update)
+    return new if old in _PRESENT and new in ("left", "kicked") else None
 
 
 def to_report(tenant: str, update: ChatMemberUpdated, update_id: int) -> BanReport | None:

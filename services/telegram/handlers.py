@@ -28,7 +28,7 @@ from aiogram.types import (
 from services.kit.status import decode_error
 from services.telegram_api import BotApiClient
 
-from .chat_members import is_join, to_report
+from .chat_members import bot_removal, is_join, to_report
 from .guards import BotState
 from .i18n import lang_of, t
 from .moderation import ModerationClient, Page, SeenUser
@@ -340,6 +340,19 @@ async def on_chat_member(event: ChatMemberUpdated, event_update: Update,
              event_type=report.event_type, event_id=report.event_id, created=created)
 
 
+async def on_my_chat_member(event: ChatMemberUpdated, moderation: ModerationClient,
+                            tenant: str) -> None:
+    """The bot was removed from a group: bans can no longer be synced there, so the
+    subscriptions into it end. Any other change of the bot's own status is ignored here
+    (a lost ban right shows, and is told to the admin, when a sync meets it)."""
+    status = bot_removal(event)
+    if status is None:
+        return
+    ended = await moderation.bot_removed(tenant, event.chat.id, status)
+    log.info("bot_removed_from_chat", chat_id=event.chat.id, status=status,
+             subscriptions_deactivated=ended)
+
+
 def build_router() -> Router:
     """A fresh router with every handler (a router attaches to one dispatcher only)."""
     router = Router(name="commands")
@@ -353,4 +366,5 @@ def build_router() -> Router:
     router.message.register(cmd_unknown, F.text.startswith("/"))
     router.callback_query.register(on_page, F.data.startswith("pg:"))
     router.chat_member.register(on_chat_member)
+    router.my_chat_member.register(on_my_chat_member)
     return router

@@ -102,6 +102,10 @@ class ModerationClient(Protocol):
         """A user joined ``chat``: ban them if a synced ban covers them there.
         "banned", "failed" or "not_banned"."""
 
+    async def bot_removed(self, tenant: str, chat: int, status: str) -> int:
+        """The bot was removed from ``chat`` ("left" or "kicked"): the subscriptions into it
+        end. How many did."""
+
     async def users_seen(self, tenant: str, users: list[SeenUser]) -> None:
         """Record that ``users`` were active now, with their current profiles (seed §3.4:
         usernames follow Telegram, last_seen tracks activity)."""
@@ -117,6 +121,7 @@ class GrpcModerationClient:
         self.subs = subscriptions_pb2_grpc.SubscriptionServiceStub(channel)
         self.bans = ban_events_pb2_grpc.BanEventServiceStub(channel)
         self.users = users_pb2_grpc.UserServiceStub(channel)
+        self.chats = users_pb2_grpc.ChatServiceStub(channel)
         self.sync = sync_pb2_grpc.SyncServiceStub(channel)
 
     @staticmethod
@@ -194,6 +199,11 @@ class GrpcModerationClient:
         reply = await self.sync.EnforceOnJoin(sync_pb2.EnforceOnJoinRequest(
             chat_id=chat, user_id=user, join_ref=join_ref), metadata=self._meta(tenant))
         return str(reply.status)
+
+    async def bot_removed(self, tenant: str, chat: int, status: str) -> int:
+        reply = await self.chats.ReportBotRemoved(users_pb2.ReportBotRemovedRequest(
+            chat_id=chat, status=status), metadata=self._meta(tenant))
+        return int(reply.subscriptions_deactivated)
 
     async def users_seen(self, tenant: str, users: list[SeenUser]) -> None:
         await self.users.BatchUpsertUsers(users_pb2.BatchUpsertUsersRequest(seen=True, users=[

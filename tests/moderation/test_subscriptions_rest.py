@@ -72,6 +72,10 @@ async def test_user_and_chat_endpoints(rest: httpx.AsyncClient) -> None:
     assert r.json() == {"is_admin": True, "role": "owner", "can_ban": True}
     r = await rest.get(f"{api}/admins/verify", params={"user_id": 1, "chat_id": -100777})
     assert r.json()["is_admin"] is False
+    r = await rest.post(f"{api}/chats/-100777/bot-removed", json={"status": "gone"})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "status"
+    r = await rest.post(f"{api}/chats/-100777/bot-removed", json={"status": "kicked"})
+    assert r.status_code == 200 and r.json() == {"subscriptions_deactivated": 0}
     r = await rest.post(f"{api}/users/batch", json={"users": [{"user_id": 1}, {"user_id": -1}]})
     assert [x["status"] for x in r.json()["results"]] == ["created", "invalid"]
     assert (await rest.delete(f"{api}/users/987654321")).json()["user"]["is_active"] is False

@@ -14,8 +14,10 @@ from tenantry.moderation.v1 import subscriptions_pb2_grpc as spb_grpc
 from tenantry.moderation.v1 import users_pb2 as pb
 from tenantry.moderation.v1 import users_pb2_grpc as pb_grpc
 
+from services.kit.auth import mint_service_token
 from services.kit.bus.events import EventEnvelope, unpack
 from services.kit.naming import schema_name, tenant_key
+from services.telegram.moderation import GrpcModerationClient
 from tests.moderation.conftest import auth
 from tests.moderation.test_users import count, fails
 
@@ -196,3 +198,51 @@ async def test_deactivating_a_user_cleans_up_their_subscriptions(users, subs, ch
     assert {e.reason for e in await deleted_events(engine, moderation_tenant)} == {"admin_removed"}
     verdict = await chats.VerifyAdmin(pb.VerifyAdminRequest(user_id=20, chat_id=CHAT), metadata=md)
     assert not verdict.is_admin
+
+
+async def test_bot_removed_from_a_chat_ends_its_subscriptions_and_keeps_the_chat(
+        chats, users, subs, moderation_server, moderation_tenant, engine, redis):
+    md = auth(moderation_tenant, "admin")
+    bot = (("authorization", f"Bearer {mint_service_token('telegram', moderation_tenant)}"),)
+    await chats.RegisterChat(pb.RegisterChatRequest(chat_id=CHAT, sync_ban_type="permanent"),
+                             metadata=md)
+    await users.CreateUser(pb.CreateUserRequest(user_id=10), metadata=md)
+    await chats.AddChatAdmin(pb.AddChatAdminRequest(chat_id=CHAT, user_id=10), metadata=md)
+    made = [await subs.CreateSubscription(spb.CreateSubscriptionRequest(
+        admin_user_id=10, admin_chat_id=CHAT, tracked_user_id=t), metadata=md) for t in (501, 502)]
+    kept = await subs.CreateSubscription(spb.CreateSubscriptionRequest(
+        admin_user_id=10, admin_chat_id=-888, tracked_user_id=501), metadata=md)
+    await subs.ListUserSubscribers(spb.ListUserSubscribersRequest(user_id=501), metadata=md)
+    user_key = tenant_key(moderation_tenant, "subscription", "user", 501)
+    assert await redis.exists(user_key)
+
+    # Bad input and a caller below admin are refused, and nothing changes.
+    err = await fails(chats.ReportBotRemoved(pb.ReportBotRemovedRequest(chat_id=CHAT,
+                                                                        status="member"), metadata=bot))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [f.field for f in err.violations] == ["status"]
+    err = await fails(chats.ReportBotRemoved(pb.ReportBotRemovedRequest(chat_id=0, status="left"),
+                                             metadata=bot))
+    assert [f.field for f in err.violations] == ["chat_id"]
+    err = await fails(chats.ReportBotRemoved(pb.ReportBotRemovedRequest(chat_id=CHAT, status="left"),
+                                             metadata=auth(moderation_tenant, "moderator")))
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
+    assert not await deleted_events(engine, moderation_tenant)
+
+    # What the bot sends on its my_chat_member update, through its own client.
+    bot_client = GrpcModerationClient(moderation_server[1])
+    assert await bot_client.bot_removed(moderation_tenant, CHAT, "kicked") == 2
+    assert not await redis.exists(user_key)
+    events = await deleted_events(engine, moderation_tenant)
+    assert sorted((e.subscription_id, e.reason) for e in events) == sorted(
+        (m.subscription.id, "bot_removed") for m in made)
+    left = await subs.ListUserSubscribers(spb.ListUserSubscribersRequest(user_id=501), metadata=md)
+    assert [s.id for s in left.subscriptions] == [kept.subscription.id]
+    # The chat keeps its settings and admins: adding the bot back needs only new subscriptions.
+    got = await chats.GetChatSettings(pb.GetChatSettingsRequest(chat_id=CHAT), metadata=md)
+    assert got.chat.sync_ban_type == "permanent"
+    assert await count(engine, moderation_tenant, "admins") == 1
+    # Telegram may send the update again: a repeat ends nothing more.
+    again = await chats.ReportBotRemoved(pb.ReportBotRemovedRequest(chat_id=CHAT, status="kicked"),
+                                         metadata=bot)
+    assert again.subscriptions_deactivated == 0
+    assert len(await deleted_events(engine, moderation_tenant)) == 2

@@ -44,6 +44,7 @@ class MemoryModeration:
         self.bans: dict[str, BanReport] = {}
         self.joins: list[tuple[int, int, str]] = []
         self.seen: list[SeenUser] = []
+        self.bot_removals: list[tuple[int, str]] = []
 
     async def subscribe(self, tenant: str, admin: int, chat: int, tracked: int) -> None:
         users = self.subs.setdefault((admin, chat), [])
@@ -87,6 +88,10 @@ class MemoryModeration:
 
     async def users_seen(self, tenant: str, users: list[SeenUser]) -> None:
         self.seen.extend(users)
+
+    async def bot_removed(self, tenant: str, chat: int, status: str) -> int:
+        self.bot_removals.append((chat, status))
+        return 1
 
 
 def _grpc_error(code: str) -> Exception:
@@ -244,10 +249,20 @@ async def test_history_stats_and_settings(env):  # type: ignore[no-untyped-def]
 
 
 def chat_member(old: str, new: str, *, user: int = SPAMMER, actor: int = ADMIN,
-                until: int = 0, update_id: int | None = None) -> dict[str, Any]:
-    """A chat_member Update with old and new ChatMember objects (Bot API shapes)."""
+                until: int = 0, update_id: int | None = None, kind: str = "chat_member",
+                chat: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A chat_member (or, with ``kind``, my_chat_member) Update with old and new
+    ChatMember objects (Bot API shapes)."""
     def member(status: str) -> dict[str, Any]:
         body: dict[str, Any] = {"status": status, "user": _user(user, username="spammer")}
+        if status == "administrator":
+            body.update({"can_be_edited": False, "is_anonymous": False,
+                         "can_manage_chat": True, "can_delete_messages": True,
+                         "can_manage_video_chats": True, "can_restrict_members": True,
+                         "can_promote_members": False, "can_change_info": False,
+                         "can_invite_users": True, "can_post_stories": False,
+                         "can_edit_stories": False, "can_delete_stories": False,
+                         "can_send_welcome_messages": False})
         if status == "kicked":
             body["until_date"] = until
         if status == "restricted":
@@ -261,8 +276,8 @@ def chat_member(old: str, new: str, *, user: int = SPAMMER, actor: int = ADMIN,
                          "can_manage_topics": False, "can_react_to_messages": False,
                      "can_edit_tag": False})
         return body
-    return {"update_id": update_id or next(_ids), "chat_member": {
-        "chat": {"id": GROUP, "type": "supergroup", "title": "Cats"}, "from": _user(actor),
+    return {"update_id": update_id or next(_ids), kind: {
+        "chat": chat or {"id": GROUP, "type": "supergroup", "title": "Cats"}, "from": _user(actor),
         "date": int(time.time()), "old_chat_member": member(old),
         "new_chat_member": member(new)}}
 
@@ -290,6 +305,24 @@ async def test_chat_member_events_become_ban_events_once(env):  # type: ignore[n
     again = chat_member("member", "kicked", update_id=ban["update_id"])
     from services.telegram.chat_members import stable_event_id
     assert first.event_id == stable_event_id(env["tenant"], GROUP, SPAMMER, again["update_id"])
+
+
+async def test_bot_removed_from_a_group_ends_its_subscriptions(env):  # type: ignore[no-untyped-def]
+    bot = 123  # the token's bot id
+
+    def mine(old: str, new: str, chat: dict[str, Any] | None = None) -> dict[str, Any]:
+        return chat_member(old, new, user=bot, kind="my_chat_member", chat=chat)
+
+    assert await post(env, mine("member", "administrator")) == 200  # promoted: nothing to do
+    assert await post(env, mine("administrator", "kicked")) == 200
+    assert await post(env, mine("member", "left", chat={"id": -1002, "type": "group",
+                                                        "title": "Dogs"})) == 200
+    # A user blocking the bot is a "kicked" in a private chat: not a group the bot left.
+    assert await post(env, mine("member", "kicked", chat={"id": ADMIN, "type": "private",
+                                                          "first_name": "u10"})) == 200
+    assert await post(env, mine("left", "member")) == 200  # added back: nothing to undo
+    assert env["mod"].bot_removals == [(GROUP, "kicked"), (-1002, "left")]
+    assert not env["mod"].bans  # the bot's own status is never a ban event
 
 
 async def test_rate_limit_says_so_once_then_ignores(env):  # type: ignore[no-untyped-def]

@@ -56,6 +56,9 @@ from services.telegram_api import (
     until_date_for,
 )
 
+from ..subscriptions import cache as subscription_cache
+from ..subscriptions import events as subscription_events
+from ..subscriptions import store as subscription_store
 from . import store
 from .models import EVENT_TYPES, BanEvent, LogRow, Outcome, RunStatus
 from .rules import DEFAULT_RULE, Rule, plan_target, rules_for
@@ -462,12 +465,8 @@ class SyncEngine:
             if not await store.finalise(session, row.id, status, error, outcome.until_date):
                 return  # someone else finished it (a lease that expired under us)
             if outcome.chat_not_found:
-                deactivated = await store.deactivate_chat_subscriptions(session, row.target_chat_id)
-                await enqueue(session, *(new_event("subscription.deleted", tenant,
-                                                   events_pb2.SubscriptionDeleted(
-                    subscription_id=s.id, admin_user_id=s.admin_user_id,
-                    admin_chat_id=s.admin_chat_id, tracked_user_id=s.tracked_user_id,
-                    reason="chat_not_found")) for s in deactivated))
+                deactivated = await subscription_store.deactivate_subscriptions_for_chat(
+                    session, tenant, row.target_chat_id, subscription_events.REASON_CHAT_NOT_FOUND)
             if outcome.rights_missing:
                 await enqueue(session, new_event("sync.failed", tenant, events_pb2.SyncRightsMissing(
                     chat_id=row.target_chat_id, admin_user_id=row.admin_user_id or 0,
@@ -476,13 +475,7 @@ class SyncEngine:
         log.info("sync_row", tenant=tenant, sync_id=str(row.sync_id), chat=row.target_chat_id,
                  action=row.action, status=status, error=error)
         if deactivated and self.redis is not None:
-            keys = set()
-            for s in deactivated:
-                keys.update((tenant_key(tenant, "subscription", "admin", s.admin_user_id,
-                                        s.admin_chat_id),
-                             tenant_key(tenant, "subscription", "user", s.tracked_user_id),
-                             tenant_key(tenant, "subscription", "count", s.admin_user_id)))
-            await self.redis.delete(*keys)
+            await subscription_cache.invalidate(self.redis, tenant, deactivated)
         if dead and self.redis is not None:
             await self.redis.xadd(dead_letter_key(tenant, DLQ_TOPIC), {
                 "sync_log_id": row.id, "sync_id": str(row.sync_id),

@@ -204,14 +204,6 @@ async def count_retry(session: AsyncSession, row_id: int) -> None:
         {"id": row_id})
 
 
-async def deactivate_chat_subscriptions(session: AsyncSession, chat_id: int) -> list[Any]:
-    """Deactivate every active subscription of a chat that no longer exists; return them."""
-    return list((await session.execute(text(
-        "UPDATE subscriptions SET is_active = false, updated_at = now() "
-        "WHERE admin_chat_id = :c AND is_active RETURNING id, admin_user_id, admin_chat_id, "
-        " tracked_user_id"), {"c": chat_id})).all())
-
-
 async def run_counts(session: AsyncSession, sync_id: uuid.UUID) -> dict[str, int]:
     """Rows of a run by status ("awaiting" for rows waiting for a confirmation)."""
     rows = (await session.execute(text(

@@ -155,6 +155,11 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
         subs, admins = await self.chats.remove(request.chat_id)
         return pb.RemoveChatResponse(subscriptions_deactivated=subs, admins_removed=admins)
 
+    async def ReportBotRemoved(self, request: pb.ReportBotRemovedRequest,
+                               _: Ctx) -> pb.ReportBotRemovedResponse:
+        removed = await self.chats.bot_removed(request.chat_id, request.status)
+        return pb.ReportBotRemovedResponse(subscriptions_deactivated=removed)
+
     async def GetChatSettings(self, request: pb.GetChatSettingsRequest, _: Ctx) -> pb.GetChatSettingsResponse:
         return pb.GetChatSettingsResponse(chat=chat_pb(await self.chats.get_settings(request.chat_id)))
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,10 @@ from .paging import next_token, parse_page
 
 APP = "moderation"
 MAX_BATCH = 1000
+#: The bot's my_chat_member statuses that mean it is out of the chat.
+BOT_REMOVED_STATUSES = ("left", "kicked")
+
+log = structlog.get_logger("tenantry.moderation.chats")
 
 
 T = TypeVar("T")
@@ -336,6 +341,26 @@ class ChatRegistry:
         await drop(self.redis, chat_settings_key(tenant, chat_id))
         await sub_cache.invalidate(self.redis, tenant, removed)
         return len(removed), admins
+
+    async def bot_removed(self, chat_id: int, status: str) -> int:
+        """The bot was removed from a chat (``status`` "left" or "kicked"): end the
+        subscriptions that deliver into it (reason "bot_removed"); how many.
+
+        The chat need not be registered (subscriptions do not require it). Its
+        settings and admins stay, so adding the bot back needs only new subscriptions.
+        """
+        tenant = _caller("admin")
+        v = Validator()
+        check.chat_id(v, "chat_id", chat_id)
+        check.one_of(v, "status", status, BOT_REMOVED_STATUSES)
+        v.raise_if_any()
+        async with self.db.session(APP, tenant) as session:
+            removed = await sub_store.deactivate_subscriptions_for_chat(
+                session, tenant, chat_id, sub_events.REASON_BOT_REMOVED)
+        await sub_cache.invalidate(self.redis, tenant, removed)
+        log.info("bot_removed_from_chat", tenant=tenant, chat_id=chat_id, status=status,
+                 subscriptions_deactivated=len(removed))
+        return len(removed)
 
     async def add_admin(self, chat_id: int, user_id: int, role: str,
                         can_ban: bool | None) -> tuple[ChatAdmin, bool]:

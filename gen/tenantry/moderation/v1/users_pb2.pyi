@@ -276,6 +276,20 @@ class RemoveChatResponse(_message.Message):
     admins_removed: int
     def __init__(self, subscriptions_deactivated: _Optional[int] = ..., admins_removed: _Optional[int] = ...) -> None: ...
 
+class ReportBotRemovedRequest(_message.Message):
+    __slots__ = ("chat_id", "status")
+    CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    chat_id: int
+    status: str
+    def __init__(self, chat_id: _Optional[int] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ReportBotRemovedResponse(_message.Message):
+    __slots__ = ("subscriptions_deactivated",)
+    SUBSCRIPTIONS_DEACTIVATED_FIELD_NUMBER: _ClassVar[int]
+    subscriptions_deactivated: int
+    def __init__(self, subscriptions_deactivated: _Optional[int] = ...) -> None: ...
+
 class GetChatSettingsRequest(_message.Message):
     __slots__ = ("chat_id",)
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]

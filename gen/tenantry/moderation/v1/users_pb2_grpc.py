@@ -441,6 +441,11 @@ class ChatServiceStub:
                 request_serializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.RemoveChatRequest.SerializeToString,
                 response_deserializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.RemoveChatResponse.FromString,
                 _registered_method=True)
+        self.ReportBotRemoved = channel.unary_unary(
+                '/tenantry.moderation.v1.ChatService/ReportBotRemoved',
+                request_serializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.ReportBotRemovedRequest.SerializeToString,
+                response_deserializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.ReportBotRemovedResponse.FromString,
+                _registered_method=True)
         self.GetChatSettings = channel.unary_unary(
                 '/tenantry.moderation.v1.ChatService/GetChatSettings',
                 request_serializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.GetChatSettingsRequest.SerializeToString,
@@ -490,6 +495,17 @@ class ChatServiceServicer:
     def RemoveChat(self, request, context):
         """RemoveChat removes a chat, its admins, and cleans up the subscriptions
         that deliver into it (reason "chat_removed").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportBotRemoved(self, request, context):
+        """ReportBotRemoved is what the bot calls when it is removed from a chat
+        (its my_chat_member status became "left" or "kicked"): bans can no longer
+        be synced there, so the subscriptions that deliver into the chat end
+        (reason "bot_removed"). The chat's settings and admins are kept, so adding
+        the bot back needs only new subscriptions. Repeating it is harmless.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -551,6 +567,11 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.RemoveChat,
                     request_deserializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.RemoveChatRequest.FromString,
                     response_serializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.RemoveChatResponse.SerializeToString,
+            ),
+            'ReportBotRemoved': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportBotRemoved,
+                    request_deserializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.ReportBotRemovedRequest.FromString,
+                    response_serializer=tenantry_dot_moderation_dot_v1_dot_users__pb2.ReportBotRemovedResponse.SerializeToString,
             ),
             'GetChatSettings': grpc.unary_unary_rpc_method_handler(
                     servicer.GetChatSettings,
@@ -640,6 +661,33 @@ class ChatService:
             '/tenantry.moderation.v1.ChatService/RemoveChat',
             tenantry_dot_moderation_dot_v1_dot_users__pb2.RemoveChatRequest.SerializeToString,
             tenantry_dot_moderation_dot_v1_dot_users__pb2.RemoveChatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportBotRemoved(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tenantry.moderation.v1.ChatService/ReportBotRemoved',
+            tenantry_dot_moderation_dot_v1_dot_users__pb2.ReportBotRemovedRequest.SerializeToString,
+            tenantry_dot_moderation_dot_v1_dot_users__pb2.ReportBotRemovedResponse.FromString,
             options,
             channel_credentials,
             insecure,
