@@ -45,6 +45,11 @@ log = structlog.get_logger("tenantry.notification.consumers")
 GROUP = "notification"
 #: ``processed_events.consumer`` of the per-chat sync notices (keys from :func:`sync_notice_key`).
 SYNC_NOTICE = "notification.sync_chat"
+#: ``processed_events.consumer`` of "your subscriptions of a chat ended": one per
+#: (cleanup, admin, chat), however many subscriptions that cleanup ended.
+ENDED_NOTICE = "notification.subscriptions_ended"
+#: subscription.deleted reasons the admin did not cause, and so is told of.
+ENDED_UNASKED = ("chat_not_found", "bot_removed")
 
 #: (tenant, tracked user id) → [(admin_user_id, admin_chat_id)] of the user's subscribers.
 SubscriberLookup = Callable[[str, int], Awaitable[list[tuple[int, int]]]]
@@ -100,6 +105,7 @@ class EventHandlers:
         return {
             "subscription.created": self.subscription_created,
             "subscription.limit_reached": self.limit_reached,
+            "subscription.deleted": self.subscription_deleted,
             "ban.detected": self.ban_detected,
             "sync.completed": self.sync_finished,
             "sync.failed": self.sync_failed,
@@ -133,6 +139,29 @@ class EventHandlers:
             params={"limit": str(p.limit), "username": _name("", p.tracked_user_id),
                     "user_id": str(p.tracked_user_id), "chat_id": str(p.admin_chat_id),
                     "chat_name": str(p.admin_chat_id), "timestamp": _when(envelope)})])
+
+    async def subscription_deleted(self, envelope: EventEnvelope) -> None:
+        """Subscriptions ended by a cleanup the admin did not ask for (the bot removed from
+        the chat, the chat gone): tell the admin once per chat, however many ended.
+
+        Deletes the admin made (or a chat or admin they removed) are not told; neither
+        are events without a ``cleanup_id``, which predate it (a consumer group created
+        later reads the stream from its start and must not replay old news).
+        """
+        p = unpack(envelope, events_pb2.SubscriptionDeleted)
+        if p.reason not in ENDED_UNASKED or not p.cleanup_id or not p.admin_user_id:
+            return
+        draft = Draft(user_id=p.admin_user_id, notification_type="subscriptions_ended",
+                      origin=MODERATION,
+                      params={"chat_name": str(p.admin_chat_id), "chat_id": str(p.admin_chat_id),
+                              "timestamp": _when(envelope)})
+        async with self.notifier.db.session(APP, envelope.tenant) as session:
+            if not await mark_processed(session, GROUP, envelope.event_id):
+                return  # a redelivery: already queued
+            if not await mark_processed(session, ENDED_NOTICE, f"{p.cleanup_id}:"
+                                        f"{p.admin_user_id}:{p.admin_chat_id}"):
+                return  # another subscription of the same cleanup told it
+            await self.notifier.queue(session, draft, source_event_id=envelope.event_id)
 
     async def ban_detected(self, envelope: EventEnvelope) -> None:
         """Tell every admin subscribed to the user that the user was banned somewhere."""

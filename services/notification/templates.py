@@ -29,6 +29,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "sync_failed": (*_COMMON, "error"),
     "subscription_created": (*_COMMON, "subscription_id", "admin_user_id"),
     "limit_reached": (*_COMMON, "limit"),
+    "subscriptions_ended": ("chat_name", "chat_id", "timestamp"),
     "system": ("title", "message", "timestamp"),
 }
 
@@ -63,6 +64,14 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
               "Подписка на {username} (ID: {user_id}) не создана",
         "en": "⚠️ Subscription limit reached ({limit})\n"
               "The subscription to {username} (ID: {user_id}) was not created",
+    },
+    "subscriptions_ended": {
+        "ru": "⚠️ Подписки чата {chat_name} отключены\n"
+              "Бот больше не может синхронизировать баны в этот чат: его удалили из чата "
+              "или чата больше нет. Добавьте бота снова и подпишитесь заново.",
+        "en": "⚠️ Subscriptions of chat {chat_name} ended\n"
+              "The bot can no longer sync bans into this chat: it was removed from it, "
+              "or the chat is gone. Add the bot back and subscribe again.",
     },
     "system": {
         "ru": "ℹ️ {title}\n{message}",

@@ -235,6 +235,8 @@ async def test_bot_removed_from_a_chat_ends_its_subscriptions_and_keeps_the_chat
     events = await deleted_events(engine, moderation_tenant)
     assert sorted((e.subscription_id, e.reason) for e in events) == sorted(
         (m.subscription.id, "bot_removed") for m in made)
+    # One cleanup, one id: the admin is told once however many subscriptions it ended.
+    assert len({e.cleanup_id for e in events}) == 1 and events[0].cleanup_id
     left = await subs.ListUserSubscribers(spb.ListUserSubscribersRequest(user_id=501), metadata=md)
     assert [s.id for s in left.subscriptions] == [kept.subscription.id]
     # The chat keeps its settings and admins: adding the bot back needs only new subscriptions.

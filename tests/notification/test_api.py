@@ -26,7 +26,7 @@ async def test_templates_list_defaults_in_both_languages(api, tenant_name):  # t
     reply = await api.ListTemplates(pb.ListTemplatesRequest(), metadata=bearer(tenant_name, "member"))
     by_id = {t.id: t for t in reply.templates}
     assert set(by_id) == {"ban_detected", "sync_success", "sync_failed", "subscription_created",
-                          "limit_reached", "system"}
+                          "limit_reached", "subscriptions_ended", "system"}
     assert by_id["ban_detected"].texts["ru"].startswith("🚫 Пользователь {username} (ID: {user_id})")
     assert by_id["sync_failed"].texts["en"].endswith("Error: {error}")
     assert not by_id["ban_detected"].customized

@@ -35,6 +35,35 @@ async def test_sync_finished_notifies_each_chat_admin_once(notifier, engine, ten
     assert rows[1].params["error"] == "no rights" and rows[0].params["username"] == "@spam<er>"
 
 
+async def test_subscriptions_ended_unasked_are_told_once_per_admin_and_chat(
+        notifier, engine, tenant_name):  # type: ignore[no-untyped-def]
+    handlers = EventHandlers(notifier)
+
+    def deleted(sub_id: int, admin: int, chat: int, reason: str,
+                cleanup: str) -> events_pb2.SubscriptionDeleted:
+        return events_pb2.SubscriptionDeleted(subscription_id=sub_id, admin_user_id=admin,
+                                              admin_chat_id=chat, tracked_user_id=500 + sub_id,
+                                              reason=reason, cleanup_id=cleanup)
+
+    bot_gone, chat_gone, removed = (str(uuid.uuid4()) for _ in range(3))
+    payloads = [
+        deleted(1, 11, -100, "bot_removed", bot_gone),  # admin 11: two subscriptions, one notice
+        deleted(2, 11, -100, "bot_removed", bot_gone),
+        deleted(3, 12, -100, "bot_removed", bot_gone),  # another admin of that chat: told too
+        deleted(4, 11, -200, "chat_not_found", chat_gone),
+        deleted(5, 11, -300, "chat_removed", removed),  # the admin removed the chat: not told
+        deleted(6, 11, -300, "deleted", ""),  # an unsubscribe: not told
+        deleted(7, 13, -400, "bot_removed", ""),  # from before cleanup ids: never replayed
+    ]
+    envelopes = [new_event("subscription.deleted", tenant_name, p) for p in payloads]
+    for envelope in envelopes + envelopes:  # every event delivered twice
+        await handlers.subscription_deleted(envelope)
+    rows = await _queue(engine, tenant_name)
+    assert sorted((r.user_id, r.notification_type, r.params["chat_id"]) for r in rows) == [
+        (11, "subscriptions_ended", "-100"), (11, "subscriptions_ended", "-200"),
+        (12, "subscriptions_ended", "-100")]
+
+
 async def test_sync_failed_tells_payload_types_apart(notifier, engine, tenant_name):  # type: ignore[no-untyped-def]
     handlers = EventHandlers(notifier)
     rights = events_pb2.SyncRightsMissing(chat_id=-300, admin_user_id=33, user_id=42,

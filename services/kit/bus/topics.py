@@ -11,7 +11,7 @@ from __future__ import annotations
 
 TOPIC_GROUPS: dict[str, tuple[str, ...]] = {
     "subscription.created": ("notification", "analytics"),
-    "subscription.deleted": ("analytics",),
+    "subscription.deleted": ("notification", "analytics"),
     "subscription.limit_reached": ("notification", "analytics"),
     "ban.detected": ("sync", "notification", "analytics"),
     "ban.registered": ("analytics",),

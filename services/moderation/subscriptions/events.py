@@ -29,11 +29,12 @@ def created(tenant: str, sub: Subscription) -> EventEnvelope:
         admin_chat_id=sub.admin_chat_id, tracked_user_id=sub.tracked_user_id))
 
 
-def deleted(tenant: str, sub: Subscription, reason: str) -> EventEnvelope:
-    """subscription.deleted for ``sub`` with ``reason``."""
+def deleted(tenant: str, sub: Subscription, reason: str, cleanup_id: str = "") -> EventEnvelope:
+    """subscription.deleted for ``sub`` with ``reason`` (and the cleanup it was part of)."""
     return new_event(DELETED, tenant, events_pb2.SubscriptionDeleted(
         subscription_id=sub.id, admin_user_id=sub.admin_user_id,
-        admin_chat_id=sub.admin_chat_id, tracked_user_id=sub.tracked_user_id, reason=reason))
+        admin_chat_id=sub.admin_chat_id, tracked_user_id=sub.tracked_user_id, reason=reason,
+        cleanup_id=cleanup_id))
 
 
 def limit_reached(tenant: str, admin_user_id: int, admin_chat_id: int, tracked_user_id: int,

@@ -9,6 +9,7 @@ with the old state by a concurrent reader.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from sqlalchemy import text
@@ -109,7 +110,8 @@ async def _deactivate_where(session: AsyncSession, tenant: str, where: str,
         f"WHERE is_active AND {where} RETURNING {_COLUMNS}"), params)).all()
     subs = sorted((_sub(r) for r in rows), key=lambda s: s.id)
     if subs:
-        await enqueue(session, *(events.deleted(tenant, s, reason) for s in subs))
+        cleanup_id = str(uuid.uuid4())
+        await enqueue(session, *(events.deleted(tenant, s, reason, cleanup_id) for s in subs))
     return subs
 
 

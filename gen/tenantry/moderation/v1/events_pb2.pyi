@@ -22,18 +22,20 @@ class SubscriptionCreated(_message.Message):
     def __init__(self, subscription_id: _Optional[int] = ..., admin_user_id: _Optional[int] = ..., admin_chat_id: _Optional[int] = ..., tracked_user_id: _Optional[int] = ...) -> None: ...
 
 class SubscriptionDeleted(_message.Message):
-    __slots__ = ("subscription_id", "admin_user_id", "admin_chat_id", "tracked_user_id", "reason")
+    __slots__ = ("subscription_id", "admin_user_id", "admin_chat_id", "tracked_user_id", "reason", "cleanup_id")
     SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
     ADMIN_USER_ID_FIELD_NUMBER: _ClassVar[int]
     ADMIN_CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     TRACKED_USER_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    CLEANUP_ID_FIELD_NUMBER: _ClassVar[int]
     subscription_id: int
     admin_user_id: int
     admin_chat_id: int
     tracked_user_id: int
     reason: str
-    def __init__(self, subscription_id: _Optional[int] = ..., admin_user_id: _Optional[int] = ..., admin_chat_id: _Optional[int] = ..., tracked_user_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    cleanup_id: str
+    def __init__(self, subscription_id: _Optional[int] = ..., admin_user_id: _Optional[int] = ..., admin_chat_id: _Optional[int] = ..., tracked_user_id: _Optional[int] = ..., reason: _Optional[str] = ..., cleanup_id: _Optional[str] = ...) -> None: ...
 
 class SubscriptionLimitReached(_message.Message):
     __slots__ = ("admin_user_id", "admin_chat_id", "limit", "tracked_user_id")
