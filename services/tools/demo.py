@@ -173,14 +173,15 @@ class Demo:
         return {"update_id": next(self._update_ids), "message": msg}
 
     def chat_member(self, *, chat: dict[str, Any], actor: dict[str, Any], member: dict[str, Any],
-                    old: str, new: str) -> dict[str, Any]:
-        """A chat_member Update: ``member`` goes from ``old`` to ``new`` status, done by ``actor``."""
+                    old: str, new: str, kind: str = "chat_member") -> dict[str, Any]:
+        """A chat_member Update: ``member`` goes from ``old`` to ``new`` status, done by ``actor``
+        (``kind`` "my_chat_member" when ``member`` is the bot itself)."""
         def state(status: str) -> dict[str, Any]:
             body: dict[str, Any] = {"status": status, "user": member}
             if status == "kicked":
                 body["until_date"] = 0
             return body
-        return {"update_id": next(self._update_ids), "chat_member": {
+        return {"update_id": next(self._update_ids), kind: {
             "chat": chat, "from": actor, "date": int(time.time()),
             "old_chat_member": state(old), "new_chat_member": state(new)}}
 
@@ -378,6 +379,25 @@ class Demo:
         self.show(f"fake Telegram: banChatMember chat_id={sub_chat_id} user_id={spammer} "
                   f"until_date={again[0]['params'].get('until_date')} → "
                   f"{self.fake_get('status', chat_id=sub_chat_id, user_id=spammer)['status']}")
+
+        self.step(f"admin {admin} removes the bot from the subscriber group (my_chat_member): "
+                  "the subscriptions into it end and the admin is told")
+        mark = self.calls_mark()
+        bot = {"id": 1, "is_bot": True, "first_name": "Tenantry bot"}
+        self.post_update(self.chat_member(chat=sub_chat, actor=admin_user, member=bot, old="member",
+                                          new="kicked", kind="my_chat_member"),
+                         "my_chat_member member → kicked")
+        self.wait_for(
+            f"no active subscription of admin {admin} in {sub_chat_id}",
+            lambda: not self.api("GET", f"/moderation/api/v1/subscriptions/admin/{admin}",
+                                 params={"admin_chat_id": sub_chat_id}).get("subscriptions"))
+        self.show(f"GET /moderation/api/v1/subscriptions/admin/{admin}?admin_chat_id={sub_chat_id}"
+                  " → no subscriptions")
+        told = self.wait_for(  # in the admin's language (the tenant's default is ru)
+            f"the notification (sendMessage) to admin {admin} that they ended",
+            lambda: (self.messages_about(admin, f"Subscriptions of chat {sub_chat_id}", mark)
+                     or self.messages_about(admin, f"Подписки чата {sub_chat_id}", mark)))
+        self.show(f"fake Telegram: sendMessage to {admin}: {_one_line(told[0]['params'].get('text', ''))}")
 
     def _show_replies(self, chat_id: int, mark: int, command: str) -> list[str]:
         calls = [c for c in self.calls("sendMessage", chat_id=chat_id, since=mark)]

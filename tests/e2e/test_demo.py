@@ -155,6 +155,10 @@ def test_demo_shows_the_whole_chain(platform: DevPlatform) -> None:
     assert "joins: banned on sight" in out
     after_join = out.split("joins: banned on sight", 1)[1]
     assert "fake Telegram: banChatMember" in after_join and "→ kicked" in after_join
+    # The bot removed from the subscriber group: its subscriptions end, the admin is told.
+    after_removal = out.split("removes the bot from the subscriber group", 1)[1]
+    assert "→ no subscriptions" in after_removal
+    assert "Subscriptions of chat" in after_removal or "Подписки чата" in after_removal
     assert "OK: every step showed what it should." in out
     for name in ("telegram-webhook-secret", "demo-owner-password"):
         assert (platform.data / name).read_text().strip() not in out
