@@ -211,7 +211,7 @@ def parse_sync_policy(namespace: str, name: str, spec: Mapping[str, Any] | None)
         "delaySeconds": _int(spec.get("delaySeconds"), "spec.delaySeconds", 0, 86400, 0),
         "requireConfirmation": confirm,
         "retry": {
-            "maxAttempts": _int(retry.get("maxAttempts"), "spec.retry.maxAttempts", 1, 20, 3),
+            "maxAttempts": _int(retry.get("maxAttempts"), "spec.retry.maxAttempts", 1, 20, 4),
             "backoff": {"strategy": strategy, "initialSeconds": initial, "maxSeconds": maximum},
         },
         "rateLimit": {

@@ -381,3 +381,108 @@ async def test_a_batch_that_outlasts_its_lease_keeps_it(engine, redis, moderatio
         assert not other.fake.calls_of("banChatMember")
         rows = await logs(engine, tenant)
         assert {r.status for r in rows} == {"success"} and {r.attempts for r in rows} == {1}
+
+
+async def _register_unban(engine, tenant, *, chat_id: int, user_id: int = BANNED_USER) -> None:
+    """An unban as the ban events service stores it (no rule need propagate it)."""
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            f'INSERT INTO "t_{tenant}__moderation".ban_events (event_id, user_id, chat_id, '
+            " event_type, reason, event_timestamp) VALUES (:e, :u, :c, 'unban', 'lifted', now())"),
+            {"e": f"unban-{chat_id}-{time.time_ns()}", "u": user_id, "c": chat_id})
+
+
+async def test_a_ban_lifted_in_its_source_chat_is_not_enforced_on_join(engine, moderation_tenant):
+    tenant = moderation_tenant
+    synced, = chat_ids(1, base=-1009150000000)
+    async with sync_world(engine) as w:
+        await subscribe(engine, tenant, [synced], fake=w.fake)
+        await w.engine.handle_ban_detected(ban_envelope(tenant, ban_event_id=31))
+        # Without a policy the unban plans no run: it is only a ban event...
+        await _register_unban(engine, tenant, chat_id=-555)  # ...elsewhere: the ban stands
+        w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
+        assert (await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j1")
+                ).status == "banned"
+        await _register_unban(engine, tenant, chat_id=SOURCE_CHAT)  # lifted where it began
+        w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
+        bans_before = len(w.fake.calls_of("banChatMember", chat_id=synced))
+        result = await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j2")
+        assert (result.status, result.error) == ("not_banned", "unbanned in the source chat")
+        assert len(w.fake.calls_of("banChatMember", chat_id=synced)) == bans_before
+        assert w.fake.status_of(synced, BANNED_USER) == "member"
+
+
+async def test_retry_renews_a_failed_rows_retries(engine, redis, moderation_tenant):
+    tenant = moderation_tenant
+    (chat,) = chat_ids(1, base=-1008650000000)
+    async with sync_world(engine, redis=redis, max_attempts=2, inline_horizon=2.0,
+                          backoff_initial=0.05, client_options={"max_attempts": 1}) as w:
+        await subscribe(engine, tenant, [chat], fake=w.fake)
+        w.fake.fail_next(2, code=500, chat_id=chat)
+        sync_id = await w.engine.handle_ban_detected(ban_envelope(tenant))
+        (row,) = await logs(engine, tenant)
+        assert (row.status, row.retry_count) == ("failed", 2)
+        # One more transient failure after the retry: renewed retries absorb it.
+        w.fake.fail_next(1, code=500, chat_id=chat)
+        assert await w.engine.retry(tenant, sync_id) == 1
+        for _ in range(40):
+            await w.engine.sweep(tenant)
+            (row,) = await logs(engine, tenant)
+            if row.status != "pending":
+                break
+            await asyncio.sleep(0.05)
+        assert (row.status, row.retry_count) == ("success", 1)
+        assert w.fake.status_of(chat, BANNED_USER) == "kicked"
+
+
+async def _add_admin(engine, tenant, chat_id: int, user_id: int, role: str = "admin",
+                     can_ban: bool = True) -> None:
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            f'INSERT INTO "t_{tenant}__moderation".users (user_id) VALUES (:u) '
+            "ON CONFLICT DO NOTHING"), {"u": user_id})
+        await conn.execute(text(
+            f'INSERT INTO "t_{tenant}__moderation".admins (user_id, chat_id, role, can_ban) '
+            "VALUES (:u, :c, :r, :b)"), {"u": user_id, "c": chat_id, "r": role, "b": can_ban})
+
+
+async def test_admins_without_can_ban_get_no_synced_bans(engine, moderation_tenant):
+    tenant = moderation_tenant
+    allowed, barred, unknown = chat_ids(3, base=-1008660000000)
+    async with sync_world(engine) as w:
+        await subscribe(engine, tenant, [allowed, barred, unknown], fake=w.fake)
+        await _add_admin(engine, tenant, allowed, 100, can_ban=True)
+        await _add_admin(engine, tenant, barred, 101, role="moderator", can_ban=False)
+        await w.engine.handle_ban_detected(ban_envelope(tenant))
+        status = {r.target_chat_id: (r.status, r.error_message) for r in await logs(engine, tenant)}
+        assert status[barred] == ("skipped", "the subscribing admin may not ban in this chat")
+        assert status[allowed][0] == status[unknown][0] == "success"  # no record: may ban
+        assert not w.fake.calls_of("banChatMember", chat_id=barred)
+
+
+async def test_a_policys_listed_chats_tell_their_own_admin(engine, moderation_tenant):
+    tenant = moderation_tenant
+    no_rights, fine, orphan = chat_ids(3, base=-1008670000000)
+    async with sync_world(engine) as w:
+        for chat in (no_rights, fine, orphan):
+            w.fake.add_chat(chat, members={BANNED_USER: "member"})
+        w.fake.chats[no_rights].bot_can_restrict = False
+        await add_policy(engine, tenant, "team/listed", {
+            "events": ["ban"], "targets": {"chatIds": [no_rights, fine, orphan]},
+            "workers": {"replicas": 0}})
+        await _add_admin(engine, tenant, no_rights, 700, role="moderator")
+        await _add_admin(engine, tenant, no_rights, 701, role="owner")
+        await _add_admin(engine, tenant, fine, 702)
+        await w.engine.handle_ban_detected(ban_envelope(tenant))
+        missing = [unpack(e, events_pb2.SyncRightsMissing)
+                   for e in await outbox(engine, tenant, "sync.failed")
+                   if e.payload.TypeName().endswith("SyncRightsMissing")]
+        assert [(m.chat_id, m.admin_user_id) for m in missing] == [(no_rights, 701)]  # the owner
+        (partial,) = await outbox(engine, tenant, "sync.partial")
+        finished = unpack(partial, events_pb2.SyncFinished)
+        assert finished.chat_admins[fine] == 702 and finished.chat_admins[no_rights] == 701
+        assert finished.chat_admins.get(orphan, 0) == 0  # nobody on record to tell

@@ -188,7 +188,7 @@ async def test_sync_policy(kube, operator, engine, redis, tenant_name):
             f'SELECT spec, generation, suspended FROM "{schema_name("moderation", t)}".sync_policies '
             "WHERE name = :n"), {"n": f"{NAMESPACE}/{name}"})).one()
     assert row.spec["action"] == {"mode": "temporary", "duration": "1d"}
-    assert row.spec["retry"]["maxAttempts"] == 3 and row.generation == 1 and not row.suspended
+    assert row.spec["retry"]["maxAttempts"] == 4 and row.generation == 1 and not row.suspended
 
     # lag from XINFO, refreshed by the timer
     for i in range(3):

@@ -82,7 +82,8 @@ class SyncConfig:
     concurrency: int = 16
     batch: int = 100
     page_size: int = 500
-    max_attempts: int = 3
+    #: The first try and 3 retries (seed §5: max_retries=3).
+    max_attempts: int = 4
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
     #: Ask getChatMember before every action (seed §5.2 "skip where already banned").
@@ -269,15 +270,19 @@ class SyncEngine:
         if rule.to_subscribers:
             async for page in store.subscriber_pages(session, event.user_id, size):
                 targets = [plan_target(rule, event, r.admin_chat_id, store.settings_from_row(r),
-                                       admin_user_id=r.admin_user_id, subscription_id=r.id)
+                                       admin_user_id=r.admin_user_id, subscription_id=r.id,
+                                       admin_can_ban=r.admin_can_ban)
                            for r in page]
                 total += await store.insert_targets(session, sync_id, event, targets)
         ids = list(rule.target_chat_ids)
         for start in range(0, len(ids), size):
             chunk = ids[start:start + size]
             settings = await store.chat_settings_of(session, chunk)
+            # A listed chat has no subscribing admin: its own admin hears how it went.
+            admins = await store.chat_admins_of(session, chunk)
             targets = [plan_target(rule, event, c, store.settings_from_row(settings.get(c)),
-                                   admin_user_id=None, subscription_id=None) for c in chunk]
+                                   admin_user_id=admins.get(c), subscription_id=None)
+                       for c in chunk]
             total += await store.insert_targets(session, sync_id, event, targets)
         return total
 
@@ -529,7 +534,8 @@ class SyncEngine:
                               join_ref: str | None = None) -> JoinEnforcement:
         """A user joined ``chat_id``: if a synced ban covers them there, ban them on sight.
 
-        Covered means: the user's latest propagated ban/unban event is a ban, and this
+        Covered means: the user's latest propagated ban/unban event is a ban, not lifted
+        since in its source chat (an unban there, even one no rule propagates), and this
         chat is one of its targets (a sync_logs row, an active subscription of the
         chat to the user, or a SyncPolicy listing the chat), and a temporary ban has
         not run out. ``join_ref`` (e.g. the Telegram update_id) makes a repeated call
@@ -544,6 +550,10 @@ class SyncEngine:
                 {"u": user_id})).first()
             if run is None or run.event_type != "ban" or run.source_chat_id == chat_id:
                 return JoinEnforcement("not_banned")
+            if await store.lifted_at_source(session, user_id, run.source_chat_id,
+                                            run.ban_event_id, run.event_timestamp):
+                return JoinEnforcement("not_banned", run.ban_event_id,
+                                       error="unbanned in the source chat")
             logged = (await session.execute(text(
                 "SELECT until_date, status FROM sync_logs WHERE user_id = :u "
                 " AND target_chat_id = :c AND ban_event_id = :b AND action = 'ban' "

@@ -58,7 +58,7 @@ class Rule:
     duration_seconds: int | None = None
     delay_seconds: int | None = None  # None: each chat's sync_delay_seconds
     require_confirmation: bool = False
-    max_attempts: int = 3
+    max_attempts: int = 4  # the first try and 3 retries
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
     #: The policy's rateLimit: actions (target chats) per second across all its workers.
@@ -104,7 +104,7 @@ def rule_from_spec(name: str, spec: Mapping[str, Any], *, suspended: bool = Fals
         mode=mode, duration_seconds=duration,
         delay_seconds=int(spec.get("delaySeconds") or 0),
         require_confirmation=bool(spec.get("requireConfirmation")),
-        max_attempts=int(retry.get("maxAttempts") or 3),
+        max_attempts=int(retry.get("maxAttempts") or 4),
         backoff_initial=initial, backoff_max=float(backoff.get("maxSeconds", 60)),
         per_second=float(per_second) if per_second is not None else None,
         burst=max(1, int(rate.get("burst") or 1)),
@@ -130,8 +130,13 @@ def rules_for(event: BanEvent, policies: Iterable[Rule], *, policy: str | None) 
 
 
 def plan_target(rule: Rule, event: BanEvent, chat_id: int, settings: ChatSettings, *,
-                admin_user_id: int | None, subscription_id: int | None) -> PlannedTarget:
-    """How ``event`` lands in ``chat_id`` under ``rule`` and the chat's settings."""
+                admin_user_id: int | None, subscription_id: int | None,
+                admin_can_ban: bool = True) -> PlannedTarget:
+    """How ``event`` lands in ``chat_id`` under ``rule`` and the chat's settings.
+
+    ``admin_can_ban`` false (the subscribing admin's record says they may not ban in
+    that chat, seed §3 ``can_ban``) makes it a skipped target.
+    """
     action = event.event_type
     mode = rule.mode or settings.sync_ban_type  # a policy's mode wins over the chat's
     duration: int | None = None
@@ -145,6 +150,8 @@ def plan_target(rule: Rule, event: BanEvent, chat_id: int, settings: ChatSetting
             duration = event.ban_duration
     delay = rule.delay_seconds if rule.delay_seconds else settings.sync_delay_seconds
     skip = None if settings.auto_sync_enabled else "auto sync is disabled in this chat"
+    if not admin_can_ban:
+        skip = "the subscribing admin may not ban in this chat"
     if chat_id == event.chat_id:
         skip = "the source chat itself"
     return PlannedTarget(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -63,14 +64,17 @@ async def run_id_of(session: AsyncSession, run_key: str) -> uuid.UUID | None:
 
 async def subscriber_pages(session: AsyncSession, user_id: int, page_size: int
                            ) -> AsyncIterator[list[Any]]:
-    """Active subscriptions to ``user_id`` with their chat's settings, keyset pages by id."""
+    """Active subscriptions to ``user_id`` with their chat's settings and whether the
+    subscribing admin may ban there (``admin_can_ban``: true unless their admin record says
+    otherwise), keyset pages by id."""
     after = 0
     while True:
         rows = (await session.execute(text(
             "SELECT s.id, s.admin_user_id, s.admin_chat_id, cs.sync_ban_type, "
             " cs.sync_delay_seconds, cs.auto_sync_enabled, cs.require_confirmation, "
-            " cs.temporary_ban_seconds "
+            " cs.temporary_ban_seconds, coalesce(a.can_ban, true) AS admin_can_ban "
             "FROM subscriptions s LEFT JOIN chat_settings cs ON cs.chat_id = s.admin_chat_id "
+            "LEFT JOIN admins a ON a.user_id = s.admin_user_id AND a.chat_id = s.admin_chat_id "
             "WHERE s.tracked_user_id = :u AND s.is_active AND s.id > :after "
             "ORDER BY s.id LIMIT :n"), {"u": user_id, "after": after, "n": page_size})).all()
         if not rows:
@@ -79,6 +83,17 @@ async def subscriber_pages(session: AsyncSession, user_id: int, page_size: int
         after = rows[-1].id
         if len(rows) < page_size:
             return
+
+
+async def chat_admins_of(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, int]:
+    """The admin to tell about each of ``chat_ids`` (chats without an admin record are
+    absent): its owner, else an admin, else a moderator; one who may ban first."""
+    rows = (await session.execute(text(
+        "SELECT DISTINCT ON (chat_id) chat_id, user_id FROM admins "
+        "WHERE chat_id = ANY(CAST(:ids AS bigint[])) AND user_id IS NOT NULL "
+        "ORDER BY chat_id, CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, "
+        " can_ban DESC, user_id"), {"ids": list(chat_ids)})).all()
+    return {int(r.chat_id): int(r.user_id) for r in rows}
 
 
 async def chat_settings_of(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, Any]:
@@ -278,10 +293,12 @@ async def latest_event_of(session: AsyncSession, ban_event_id: int) -> BanEvent 
 
 
 async def reopen_failed(session: AsyncSession, sync_id: uuid.UUID) -> int:
-    """Put a run's failed rows back to pending, due now; reopen the run. Return how many."""
+    """Put a run's failed rows back to pending, due now, with their retries renewed
+    (``attempts`` keeps counting); reopen the run. Return how many."""
     n = len((await session.execute(text(
         "UPDATE sync_logs SET status = 'pending', not_before = now(), lease_until = NULL, "
-        " completed_at = NULL WHERE sync_id = :s AND status = 'failed' RETURNING id"),
+        " completed_at = NULL, retry_count = 0 "
+        "WHERE sync_id = :s AND status = 'failed' RETURNING id"),
         {"s": sync_id})).all())
     if n:
         await reopen_run(session, sync_id)
@@ -356,6 +373,24 @@ async def synced_ban_exists(session: AsyncSession, user_id: int, chat_id: int) -
         "SELECT EXISTS (SELECT 1 FROM sync_logs WHERE user_id = :u AND target_chat_id = :c "
         " AND action = 'ban' AND status = 'success')"), {"u": user_id, "c": chat_id})
     ).scalar_one())
+
+
+async def lifted_at_source(session: AsyncSession, user_id: int, source_chat_id: int,
+                           ban_event_id: int, banned_at: datetime | None) -> bool:
+    """Was the ban ``ban_event_id`` lifted where it began (an unban of ``user_id`` in
+    ``source_chat_id`` registered after it)? Without a policy unbans plan no run, so
+    sync_runs alone cannot tell."""
+    if not (await session.execute(text("SELECT to_regclass('ban_events') IS NOT NULL"))
+            ).scalar_one():
+        return False
+    # Ordered by when they happened (a historical import may register an old unban late);
+    # by registration when the ban's time is unknown.
+    after, params = "id > :b", {"u": user_id, "c": source_chat_id, "b": ban_event_id}
+    if banned_at is not None:
+        after, params["at"] = "event_timestamp > :at", banned_at
+    return bool((await session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM ban_events WHERE user_id = :u AND chat_id = :c "
+        f" AND event_type = 'unban' AND id <> :b AND {after})"), params)).scalar_one())
 
 
 async def open_runs_without_pending(session: AsyncSession, limit: int = 100) -> list[uuid.UUID]:
