@@ -96,6 +96,7 @@ async def test_register_same_event_five_times_stores_one_row_and_one_event(stub,
     assert (env.tenant, payload.ban_event_id, payload.event_id, payload.user_id, payload.chat_id) == \
         (tenant, first.id, "tg-1", 987654321, -100123)
     assert payload.HasField("ban_duration") and payload.ban_duration == 3600
+    assert payload.ban_type == "temporary"  # the seed's field, next to the duration
     assert (payload.username, payload.chat_title) == ("spammer", "Chat")
 
     got = await stub.GetBanEvent(pb.GetBanEventRequest(event_id="tg-1"), metadata=bearer(tenant=tenant, role="member"))
@@ -276,3 +277,11 @@ async def test_tenants_and_roles_are_isolated(stub, engine, tenant_name):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.GetBanEvent(pb.GetBanEventRequest(event_id="x-1"))
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_ban_type_follows_the_seed() -> None:
+    from services.moderation.ban_events.events import ban_type
+
+    assert ban_type("ban", None) == "permanent" and ban_type("ban", 60) == "temporary"
+    assert ban_type("restrict", 600) == "temporary" and ban_type("restrict", None) == "permanent"
+    assert ban_type("kick", None) == ban_type("unban", None) == ""

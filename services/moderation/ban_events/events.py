@@ -77,10 +77,19 @@ def _detected(row_id: int, item: BanEventInput, when: timestamp_pb2.Timestamp) -
     out = events_pb2.BanDetected(
         ban_event_id=row_id, event_id=item.event_id, user_id=item.user_id, chat_id=item.chat_id,
         event_type=item.event_type, reason=item.reason, initiator_user_id=item.initiator_user_id or 0,
-        event_timestamp=when, username=item.username, chat_title=item.chat_title)
+        event_timestamp=when, username=item.username, chat_title=item.chat_title,
+        ban_type=ban_type(item.event_type, item.ban_duration))
     if item.ban_duration is not None:
         out.ban_duration = item.ban_duration
     return out
+
+
+def ban_type(event_type: str, ban_duration: int | None) -> str:
+    """The seed's ``ban_type`` of ``ban.detected``: permanent or temporary, for a ban or a
+    restriction; "" for a kick or an unban, which have none."""
+    if event_type not in ("ban", "restrict"):
+        return ""
+    return "permanent" if ban_duration is None else "temporary"
 
 
 def new_event_id() -> str:

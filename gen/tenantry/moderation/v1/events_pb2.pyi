@@ -50,7 +50,7 @@ class SubscriptionLimitReached(_message.Message):
     def __init__(self, admin_user_id: _Optional[int] = ..., admin_chat_id: _Optional[int] = ..., limit: _Optional[int] = ..., tracked_user_id: _Optional[int] = ...) -> None: ...
 
 class BanDetected(_message.Message):
-    __slots__ = ("ban_event_id", "event_id", "user_id", "chat_id", "event_type", "ban_duration", "reason", "initiator_user_id", "event_timestamp", "username", "chat_title")
+    __slots__ = ("ban_event_id", "event_id", "user_id", "chat_id", "event_type", "ban_duration", "reason", "initiator_user_id", "event_timestamp", "username", "chat_title", "ban_type")
     BAN_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,7 @@ class BanDetected(_message.Message):
     EVENT_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     CHAT_TITLE_FIELD_NUMBER: _ClassVar[int]
+    BAN_TYPE_FIELD_NUMBER: _ClassVar[int]
     ban_event_id: int
     event_id: str
     user_id: int
@@ -73,7 +74,8 @@ class BanDetected(_message.Message):
     event_timestamp: _timestamp_pb2.Timestamp
     username: str
     chat_title: str
-    def __init__(self, ban_event_id: _Optional[int] = ..., event_id: _Optional[str] = ..., user_id: _Optional[int] = ..., chat_id: _Optional[int] = ..., event_type: _Optional[str] = ..., ban_duration: _Optional[int] = ..., reason: _Optional[str] = ..., initiator_user_id: _Optional[int] = ..., event_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., username: _Optional[str] = ..., chat_title: _Optional[str] = ...) -> None: ...
+    ban_type: str
+    def __init__(self, ban_event_id: _Optional[int] = ..., event_id: _Optional[str] = ..., user_id: _Optional[int] = ..., chat_id: _Optional[int] = ..., event_type: _Optional[str] = ..., ban_duration: _Optional[int] = ..., reason: _Optional[str] = ..., initiator_user_id: _Optional[int] = ..., event_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., username: _Optional[str] = ..., chat_title: _Optional[str] = ..., ban_type: _Optional[str] = ...) -> None: ...
 
 class BanRegistered(_message.Message):
     __slots__ = ("ban_event_id", "event_id", "user_id", "chat_id", "event_type", "event_timestamp")
