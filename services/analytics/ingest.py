@@ -201,8 +201,10 @@ class Aggregator:
                             {"s": run_id, "c": chat})
             new_active += await _active_chat(s, day, chat)
         if removed:
-            # Moderation never turns a success back, so this is defensive; the day's active-chat
-            # set keeps the chat (it may be active for a ban made there as well).
+            # Moderation never turns a success back, but a closing lists only the run's first
+            # 10,000 finished rows (by sync_logs id): when rows finish between closings, a chat
+            # can leave that window. The day's active-chat set keeps the chat (it may be active
+            # for a ban made there as well).
             await s.execute(text("DELETE FROM analytics_sync_chats "
                                  "WHERE sync_id = :s AND chat_id = ANY(CAST(:c AS bigint[]))"),
                             {"s": run_id, "c": sorted(removed)})
@@ -235,7 +237,9 @@ class RunSnapshot:
         (RetrySync) while success and skipped are final, so at equal finished rows
         success + skipped never decreases. Two closings with equal progress have the
         same successful, failed and skipped rows, hence the same contribution. The
-        counts are used rather than ``sync_logs_ids``, which moderation caps at 1,000.
+        counts are used rather than ``sync_logs_ids``: moderation lists at most its
+        ``FINISH_EVENT_MAX_ROWS`` (10,000) finished rows per closing (``rows_truncated``
+        says so), while the counts are always the whole run's.
         """
         return self.successful + self.failed + self.skipped, self.successful + self.skipped
 
