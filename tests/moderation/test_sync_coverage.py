@@ -1,0 +1,129 @@
+"""Sync engine paths the fan-out tests leave out, against real PostgreSQL and the fake Bot API:
+kick events under the default rule, and each chat's sync_ban_type deciding a ban's length."""
+
+from __future__ import annotations
+
+import time
+
+from tenantry.moderation.v1 import events_pb2
+
+from services.kit.bus.events import unpack
+from services.moderation.sync.engine import KICK_BAN_SECONDS
+from tests.fakes.moderation_sync import (
+    BANNED_USER,
+    SOURCE_CHAT,
+    add_subscription,
+    ban_envelope,
+    chat_ids,
+    logs,
+    outbox,
+    runs,
+    set_chat_settings,
+    sync_world,
+)
+
+
+async def test_a_kick_bans_briefly_then_lifts_so_the_user_may_rejoin(engine, moderation_tenant):
+    tenant = moderation_tenant
+    present_a, present_b, absent = chat_ids(3, base=-1007100000000)
+    async with sync_world(engine) as w:  # no SyncPolicy: the default rule
+        for i, chat in enumerate((present_a, present_b, absent)):
+            await add_subscription(engine, tenant, admin_user_id=710 + i, admin_chat_id=chat)
+        for chat in (present_a, present_b):
+            w.fake.add_chat(chat, members={BANNED_USER: "member"})
+        w.fake.add_chat(absent)  # the user is not in this chat
+
+        before = time.time()
+        sync_id = await w.engine.handle_ban_detected(
+            ban_envelope(tenant, ban_event_id=71, event_type="kick"))
+        after = time.time()
+        assert sync_id is not None
+
+        for chat in (present_a, present_b):
+            calls = [c for c in w.fake.calls_of(chat_id=chat)
+                     if c.method in ("banChatMember", "unbanChatMember")]
+            assert [c.method for c in calls] == ["banChatMember", "unbanChatMember"]
+            assert all(c.ok for c in calls)
+            ban, unban = calls
+            assert ban.params["user_id"] == unban.params["user_id"] == BANNED_USER
+            # A short ban (never 0, which would be forever), lifted at once.
+            until = ban.params["until_date"]
+            assert int(before) + KICK_BAN_SECONDS <= until <= int(after) + KICK_BAN_SECONDS
+            assert unban.params["only_if_banned"] is True
+            # Not banned any more: gone from the chat, free to join again.
+            assert w.fake.status_of(chat, BANNED_USER) == "left"
+            assert w.fake.chats[chat].members[BANNED_USER]["until_date"] == 0
+
+        assert not w.fake.calls_of("banChatMember", chat_id=absent)
+        assert not w.fake.calls_of("unbanChatMember", chat_id=absent)
+        assert w.fake.calls_of("getChatMember", chat_id=absent)  # the precheck asked
+        assert w.fake.status_of(absent, BANNED_USER) == "left"
+        assert not w.fake.calls_of(chat_id=SOURCE_CHAT)
+
+        rows = {r.target_chat_id: r for r in await logs(engine, tenant)}
+        assert set(rows) == {present_a, present_b, absent}
+        assert {r.action for r in rows.values()} == {"kick"}
+        assert all(r.sync_id == sync_id and r.ban_event_id == 71 for r in rows.values())
+        assert rows[present_a].status == rows[present_b].status == "success"
+        assert (rows[absent].status, rows[absent].error_message) == ("skipped", "not in the chat")
+        assert rows[absent].completed_at is not None
+
+        (run,) = await runs(engine, tenant)
+        assert (run.status, run.event_type, run.total_chats) == ("completed", "kick", 3)
+        (done,) = await outbox(engine, tenant, "sync.completed")
+        finished = unpack(done, events_pb2.SyncFinished)
+        assert finished.event_type == "kick"
+        assert (finished.successful, finished.skipped, finished.failed) == (2, 1, 0)
+        assert sorted(finished.synced_chat_ids) == sorted([present_a, present_b])
+
+
+async def test_each_chats_ban_type_decides_the_length_of_a_temporary_source_ban(
+        engine, moderation_tenant):
+    tenant = moderation_tenant
+    permanent, same, temporary, temporary_default = chat_ids(4, base=-1007200000000)
+    chats = (permanent, same, temporary, temporary_default)
+    async with sync_world(engine) as w:
+        for i, chat in enumerate(chats):
+            await add_subscription(engine, tenant, admin_user_id=720 + i, admin_chat_id=chat)
+            w.fake.add_chat(chat, members={BANNED_USER: "member"})
+        await set_chat_settings(engine, tenant, permanent, sync_ban_type="permanent")
+        await set_chat_settings(engine, tenant, same, sync_ban_type="same")
+        await set_chat_settings(engine, tenant, temporary, sync_ban_type="temporary",
+                                temporary_ban_seconds=7200)
+        # No length of its own: the event's duration.
+        await set_chat_settings(engine, tenant, temporary_default, sync_ban_type="temporary")
+
+        before = time.time()
+        await w.engine.handle_ban_detected(ban_envelope(tenant, ban_event_id=72,
+                                                        ban_duration=3600))
+        after = time.time()
+
+        sent = {}
+        for chat in chats:
+            (ban,) = w.fake.calls_of("banChatMember", chat_id=chat)
+            assert ban.ok and ban.params["user_id"] == BANNED_USER
+            assert w.fake.status_of(chat, BANNED_USER) == "kicked"
+            sent[chat] = ban.params.get("until_date")
+
+        # Permanent overrides the source's hour: no until_date, or 0 (forever).
+        assert not sent[permanent]
+        assert w.fake.chats[permanent].members[BANNED_USER]["until_date"] == 0
+
+        def about(seconds: int) -> range:
+            return range(int(before) + seconds, int(after) + seconds + 1)
+
+        assert sent[same] in about(3600)
+        assert sent[temporary] in about(7200)
+        assert sent[temporary_default] in about(3600)
+
+        rows = {r.target_chat_id: r for r in await logs(engine, tenant)}
+        assert {r.status for r in rows.values()} == {"success"}
+        assert {r.action for r in rows.values()} == {"ban"}
+        # The logs hold exactly what Telegram was sent.
+        assert rows[permanent].until_date == 0
+        for chat in (same, temporary, temporary_default):
+            assert rows[chat].until_date == sent[chat]
+        assert rows[permanent].ban_duration is None
+        assert rows[same].ban_duration == 3600
+        assert rows[temporary].ban_duration == 7200
+        assert rows[temporary_default].ban_duration == 3600
