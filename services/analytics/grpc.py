@@ -33,7 +33,10 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
                                                                                    *_range(request)))
 
     async def GetBanStats(self, request: pb.GetBanStatsRequest, ctx: Ctx) -> pb.GetBanStatsResponse:
-        return pb.GetBanStatsResponse(**await self.analytics.bans(context.current(), *_range(request)))
+        return pb.GetBanStatsResponse(**await self.analytics.bans(
+            context.current(), *_range(request),
+            chat_id=request.chat_id if request.HasField("chat_id") else None,
+            user_id=request.user_id if request.HasField("user_id") else None))
 
     async def GetSyncStats(self, request: pb.GetSyncStatsRequest, ctx: Ctx) -> pb.GetSyncStatsResponse:
         return pb.GetSyncStatsResponse(**await self.analytics.sync(context.current(), *_range(request)))

@@ -118,6 +118,10 @@ class Aggregator:
             "INSERT INTO analytics_daily_types (date, event_type, count) VALUES (:d, :t, 1) "
             "ON CONFLICT (date, event_type) DO UPDATE SET count = analytics_daily_types.count + 1"),
             {"d": day, "t": event_type})
+        await s.execute(text(
+            "INSERT INTO analytics_ban_counts (chat_id, date, user_id, event_type, count) VALUES (:c, :d, :u, :t, 1) "
+            "ON CONFLICT (chat_id, date, user_id, event_type) DO UPDATE SET count = analytics_ban_counts.count + 1"),
+            {"c": chat_id, "d": day, "u": user_id, "t": event_type})
         if event_type == "unban":
             return
         new_user = await _added(s, "INSERT INTO analytics_daily_banned_users (date, user_id) VALUES (:d, :u) "

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.context import Principal
 from services.kit.db import Database
-from services.kit.errors import InvalidArgument
+from services.kit.errors import InvalidArgument, Validator
 
 from .periods import DateRange, bucket_of, buckets, resolve
 
@@ -53,10 +53,20 @@ class Analytics:
         self.db = db
         self.today = today
 
-    def _scope(self, caller: Principal, period: str, since: str, until: str) -> tuple[str, DateRange]:
+    def _scope(self, caller: Principal, period: str, since: str, until: str,
+               v: Validator | None = None) -> tuple[str, DateRange]:
+        """The caller's tenant and the range; INVALID_ARGUMENT lists the range's and ``v``'s violations."""
         tenant = caller.require_tenant()
         caller.require_role("member")
-        return tenant, resolve(period, since, until, self.today())
+        try:
+            rng = resolve(period, since, until, self.today())
+        except InvalidArgument as err:
+            if v is None:
+                raise
+            v.violations.extend(err.violations)
+        if v is not None:
+            v.raise_if_any()
+        return tenant, rng
 
     @staticmethod
     def _params(rng: DateRange) -> dict[str, Any]:
@@ -115,9 +125,18 @@ class Analytics:
                           "deleted_subscriptions": r.deleted_subscriptions,
                           "total_subscriptions": r.total_subscriptions} for r in rows]}
 
-    async def bans(self, caller: Principal, period: str = "", since: str = "", until: str = "") -> dict[str, Any]:
-        """Bans of the period: totals, per type, per day."""
-        tenant, rng = self._scope(caller, period, since, until)
+    async def bans(self, caller: Principal, period: str = "", since: str = "", until: str = "", *,
+                   chat_id: int | None = None, user_id: int | None = None) -> dict[str, Any]:
+        """Bans of the period: totals, per type, per day; of one chat and/or user when given."""
+        v = Validator()
+        if chat_id is not None:
+            v.require(chat_id != 0, "chat_id", "must be a non-zero Telegram chat id")
+        if user_id is not None:
+            v.require(user_id > 0, "user_id", "must be a positive Telegram user id")
+        tenant, rng = self._scope(caller, period, since, until, v)
+        if chat_id is not None or user_id is not None:
+            async with self.db.session(APP, tenant) as s:
+                return await self._filtered_bans(s, rng, chat_id, user_id)
         async with self.db.session(APP, tenant) as s:
             sums = await self._sums(s, rng)
             users = await self._distinct(s, "analytics_daily_banned_users", "user_id", rng)
@@ -133,6 +152,28 @@ class Analytics:
                 "days": [{"date": d.date.isoformat(), "total_bans": d.total_bans,
                           "unique_banned_users": d.unique_banned_users, "active_chats": d.active_chats}
                          for d in days]}
+
+    async def _filtered_bans(self, s: AsyncSession, rng: DateRange, chat_id: int | None,
+                             user_id: int | None) -> dict[str, Any]:
+        """GetBanStats for one chat and/or user, from ``analytics_ban_counts`` alone."""
+        where = _RANGE + "".join(clause for value, clause in (
+            (chat_id, " AND chat_id = :chat"), (user_id, " AND user_id = :user")) if value is not None)
+        params = {**self._params(rng), "chat": chat_id, "user": user_id}
+        bans = f"FROM analytics_ban_counts WHERE {where} AND event_type <> 'unban'"
+        total = (await s.execute(text(
+            f"SELECT COALESCE(sum(count), 0) AS n, count(DISTINCT user_id) AS users, "
+            f"count(DISTINCT chat_id) AS chats {bans}"), params)).one()
+        types = (await s.execute(text(
+            f"SELECT event_type, sum(count) AS n FROM analytics_ban_counts WHERE {where} "
+            "GROUP BY event_type ORDER BY event_type"), params)).all()
+        days = (await s.execute(text(
+            f"SELECT date, sum(count) AS n, count(DISTINCT user_id) AS users, count(DISTINCT chat_id) AS chats "
+            f"{bans} GROUP BY date HAVING sum(count) > 0 ORDER BY date"), params)).all()
+        return {**self._span(rng), "total_bans": int(total.n), "unique_banned_users": int(total.users),
+                "active_chats": int(total.chats),
+                "by_type": [{"event_type": t.event_type, "count": int(t.n)} for t in types],
+                "days": [{"date": d.date.isoformat(), "total_bans": int(d.n), "unique_banned_users": int(d.users),
+                          "active_chats": int(d.chats)} for d in days]}
 
     async def sync(self, caller: Principal, period: str = "", since: str = "", until: str = "") -> dict[str, Any]:
         """Sync effectiveness: runs by outcome, per-chat success rate, mean sync time."""

@@ -84,13 +84,17 @@ class GetSubscriptionStatsResponse(_message.Message):
     def __init__(self, to: _Optional[str] = ..., new_subscriptions: _Optional[int] = ..., deleted_subscriptions: _Optional[int] = ..., net_change: _Optional[int] = ..., active_subscriptions: _Optional[int] = ..., days: _Optional[_Iterable[_Union[SubscriptionDay, _Mapping]]] = ..., **kwargs) -> None: ...
 
 class GetBanStatsRequest(_message.Message):
-    __slots__ = ("period", "to")
+    __slots__ = ("period", "to", "chat_id", "user_id")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     FROM_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
+    CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     period: str
     to: str
-    def __init__(self, period: _Optional[str] = ..., to: _Optional[str] = ..., **kwargs) -> None: ...
+    chat_id: int
+    user_id: int
+    def __init__(self, period: _Optional[str] = ..., to: _Optional[str] = ..., chat_id: _Optional[int] = ..., user_id: _Optional[int] = ..., **kwargs) -> None: ...
 
 class EventTypeCount(_message.Message):
     __slots__ = ("event_type", "count")

@@ -107,7 +107,8 @@ class AnalyticsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetBanStats(self, request, context):
-        """GetBanStats is ban counts of the period: totals, by type and per day.
+        """GetBanStats is ban counts of the period: totals, by type and per day; for
+        one chat and/or one user with chat_id / user_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
