@@ -65,6 +65,9 @@ async def test_a_kick_bans_briefly_then_lifts_so_the_user_may_rejoin(engine, mod
         assert {r.action for r in rows.values()} == {"kick"}
         assert all(r.sync_id == sync_id and r.ban_event_id == 71 for r in rows.values())
         assert rows[present_a].status == rows[present_b].status == "success"
+        # The short ban's until_date is recorded like any other that was sent.
+        sent = {c.chat_id: c.params["until_date"] for c in w.fake.calls_of("banChatMember")}
+        assert rows[present_a].until_date == sent[present_a]
         assert (rows[absent].status, rows[absent].error_message) == ("skipped", "not in the chat")
         assert rows[absent].completed_at is not None
 
@@ -127,3 +130,58 @@ async def test_each_chats_ban_type_decides_the_length_of_a_temporary_source_ban(
         assert rows[same].ban_duration == 3600
         assert rows[temporary].ban_duration == 7200
         assert rows[temporary_default].ban_duration == 3600
+
+
+def _late_ban(tenant: str, *, ban_event_id: int, seconds_ago: int, duration: int):
+    """ban.detected of a temporary ban that happened ``seconds_ago`` (synced only now)."""
+    envelope = ban_envelope(tenant, ban_event_id=ban_event_id, ban_duration=duration)
+    payload = unpack(envelope, events_pb2.BanDetected)
+    payload.event_timestamp.FromSeconds(int(time.time()) - seconds_ago)
+    envelope.payload.Pack(payload)
+    return envelope
+
+
+async def test_a_late_sync_ends_a_timed_ban_where_the_source_ends_it(engine, moderation_tenant):
+    tenant = moderation_tenant
+    (chat,) = chat_ids(1, base=-1007150000000)
+    async with sync_world(engine) as w:
+        await add_subscription(engine, tenant, admin_user_id=720, admin_chat_id=chat)
+        w.fake.add_chat(chat, members={BANNED_USER: "member"})
+        # An hour's ban from 30 minutes ago: half an hour is left, not a fresh hour.
+        await w.engine.handle_ban_detected(_late_ban(tenant, ban_event_id=75,
+                                                     seconds_ago=1800, duration=3600))
+        (ban,) = w.fake.calls_of("banChatMember", chat_id=chat)
+        assert abs(ban.params["until_date"] - (time.time() + 1800)) < 10
+        (row,) = await logs(engine, tenant)
+        assert (row.status, row.until_date) == ("success", ban.params["until_date"])
+
+
+async def test_a_timed_ban_already_over_is_skipped_never_made_permanent(engine, moderation_tenant):
+    tenant = moderation_tenant
+    (chat,) = chat_ids(1, base=-1007160000000)
+    async with sync_world(engine) as w:
+        await add_subscription(engine, tenant, admin_user_id=721, admin_chat_id=chat)
+        w.fake.add_chat(chat, members={BANNED_USER: "member"})
+        await w.engine.handle_ban_detected(_late_ban(tenant, ban_event_id=76,
+                                                     seconds_ago=7200, duration=3600))
+        assert not w.fake.calls_of("banChatMember", chat_id=chat)
+        (row,) = await logs(engine, tenant)
+        assert (row.status, row.error_message) == ("skipped", "the ban is already over")
+        assert w.fake.status_of(chat, BANNED_USER) == "member"
+
+
+async def test_a_ban_nobody_subscribes_to_is_recorded_quietly_and_enforced_later(
+        engine, moderation_tenant):
+    tenant = moderation_tenant
+    (chat,) = chat_ids(1, base=-1007170000000)
+    async with sync_world(engine) as w:
+        w.fake.add_chat(chat)
+        assert await w.engine.handle_ban_detected(ban_envelope(tenant, ban_event_id=77)) is None
+        (run,) = await runs(engine, tenant)
+        assert (run.status, run.total_chats) == ("completed", 0) and run.finished_at is not None
+        assert not await outbox(engine, tenant)  # no sync.started / sync.completed
+        assert not await logs(engine, tenant)
+        # An admin subscribes afterwards; the user joins their chat: banned on sight.
+        await add_subscription(engine, tenant, admin_user_id=722, admin_chat_id=chat)
+        joined = await w.engine.enforce_on_join(tenant, chat, BANNED_USER, join_ref="late")
+        assert (joined.status, joined.ban_event_id) == ("banned", 77)

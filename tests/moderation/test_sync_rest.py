@@ -101,6 +101,10 @@ async def test_trigger_status_logs_and_retry_over_rest(world, engine, moderation
     r = await rest.get(f"{API}/logs", params={"ban_event_id": ban_event_id})
     assert r.status_code == 200, r.text
     rows = r.json()["logs"]
+    r = await rest.get(f"{API}/logs", params={"sync_id": sync_id})  # the same run, by its id
+    assert [row["id"] for row in r.json()["logs"]] == [row["id"] for row in rows]
+    r = await rest.get(f"{API}/logs", params={"sync_id": "not-a-uuid"})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "sync_id"
     assert len(rows) == 3 and all(LOG_FIELDS <= set(row) for row in rows)
     assert all(row["sync_id"] == sync_id and row["user_id"] == BANNED_USER
                and row["action"] == "ban" and row["awaiting_confirmation"] is False

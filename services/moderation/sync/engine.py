@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 import uuid
 from collections.abc import Sequence
@@ -238,7 +239,9 @@ class SyncEngine:
         """Create the run and its target rows in one transaction; idempotent on run_key.
 
         Returns the run's sync_id (the existing one on a redelivery), or None when no
-        rule propagates this event.
+        rule propagates this event, or when the rules find no target chat (a ban of a user
+        nobody subscribes to, the common case). That run is still recorded, closed at once
+        and with no events: enforcement on join reads it when an admin subscribes later.
         """
         async with self.db.session(APP, tenant) as session:
             existing = await store.run_id_of(session, run_key)
@@ -256,6 +259,9 @@ class SyncEngine:
             for rule in rules:
                 total += await self._plan_rule(session, sync_id, event, rule)
             await store.set_total(session, sync_id, total)
+            if total == 0 and not always:
+                await store.close_run(session, sync_id, "completed")
+                return None
             await enqueue(session, new_event("sync.started", tenant, events_pb2.SyncStarted(
                 ban_event_id=event.ban_event_id, sync_id=str(sync_id), user_id=event.user_id,
                 source_chat_id=event.chat_id, total_chats=total)))
@@ -421,14 +427,17 @@ class SyncEngine:
                         await client.unban_chat_member(chat, user, only_if_banned=True)
                     return Outcome("success" if redelivered else "skipped", done)
             until: int | None = None
-            if row.action == "ban":
-                until = until_date_for(row.ban_duration)
-                await client.ban_chat_member(chat, user, until_date=until)
-            elif row.action == "restrict":
-                until = until_date_for(row.ban_duration)
-                await client.restrict_chat_member(chat, user, until_date=until)
+            if row.action in ("ban", "restrict"):
+                until = timed_until(row.ban_duration, row.banned_at)
+                if until is None:
+                    return Outcome("skipped", "the ban is already over")
+                if row.action == "ban":
+                    await client.ban_chat_member(chat, user, until_date=until)
+                else:
+                    await client.restrict_chat_member(chat, user, until_date=until)
             elif row.action == "kick":
-                await client.ban_chat_member(chat, user, duration_seconds=KICK_BAN_SECONDS)
+                until = until_date_for(KICK_BAN_SECONDS)
+                await client.ban_chat_member(chat, user, until_date=until)
                 await client.unban_chat_member(chat, user, only_if_banned=True)
             elif row.action == "unban":
                 await client.unban_chat_member(chat, user, only_if_banned=True)
@@ -609,6 +618,22 @@ class SyncEngine:
                                  result.error, until)
         SYNC_OUTCOMES.labels(tenant, "success" if result.status == "banned" else "failed").inc()
         return result
+
+
+def timed_until(duration: int | None, banned_at: float | None, *,
+                now: float | None = None) -> int | None:
+    """The ``until_date`` of a ban or restriction of ``duration`` seconds that began at
+    ``banned_at`` (epoch seconds; now when unknown): 0 when permanent, None when it is
+    already over. A delayed, retried or manual sync so ends where the source chat's ban
+    ends, rather than ``duration`` after the sync; a remainder shorter than Telegram's
+    minimum is stretched to it (:func:`until_date_for`), never turned into forever."""
+    if not duration:
+        return until_date_for(None)
+    now = time.time() if now is None else now
+    remaining = (banned_at if banned_at is not None else now) + duration - now
+    if remaining <= 0:
+        return None
+    return until_date_for(max(1, math.ceil(remaining)), now=now)
 
 
 def _nothing_awaiting(sync_id: uuid.UUID, chats: Sequence[int]) -> str:

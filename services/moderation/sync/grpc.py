@@ -138,6 +138,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
                   "target_chat_id", "must not be 0")
         v.require(not request.HasField("ban_event_id") or request.ban_event_id > 0,
                   "ban_event_id", "must be a positive id")
+        sync_id = _sync_id(request.sync_id, v) if request.HasField("sync_id") else None
         size = request.page.page_size or DEFAULT_PAGE_SIZE
         v.require(0 < size <= MAX_PAGE_SIZE, "page_size", f"must be 1-{MAX_PAGE_SIZE}")
         before = None
@@ -153,7 +154,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
                 ban_event_id=request.ban_event_id if request.HasField("ban_event_id") else None,
                 awaiting_confirmation=request.awaiting_confirmation
                 if request.HasField("awaiting_confirmation") else None,
-                before_id=before, limit=size + 1)
+                sync_id=sync_id, before_id=before, limit=size + 1)
         response = pb.ListSyncLogsResponse(logs=[log_pb(r) for r in rows[:size]])
         if len(rows) > size:
             response.page.next_page_token = encode_page_token(rows[size - 1].id)

@@ -87,6 +87,9 @@ class LogRow:
     retry_count: int
     admin_user_id: int | None
     policy: str | None
+    #: When the ban happened (epoch seconds; the run's event time, else when it was planned):
+    #: a timed ban ends ``ban_duration`` after it, however late the sync runs.
+    banned_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from .models import BanEvent, ChatSettings, LogRow, PlannedTarget, RunStatus
 from .rules import Rule, rule_from_spec
 
 _LOG_COLUMNS = ("id, sync_id, ban_event_id, source_chat_id, target_chat_id, user_id, action, "
-                "ban_duration, attempts, retry_count, admin_user_id, policy")
+                "ban_duration, attempts, retry_count, admin_user_id, policy, "
+                "(SELECT extract(epoch FROM coalesce(r.event_timestamp, r.created_at)) "
+                " FROM sync_runs r WHERE r.sync_id = sync_logs.sync_id) AS banned_at")
 
 
 def _log_row(r: Any) -> LogRow:
@@ -23,7 +25,8 @@ def _log_row(r: Any) -> LogRow:
                   source_chat_id=r.source_chat_id, target_chat_id=r.target_chat_id,
                   user_id=r.user_id, action=r.action, ban_duration=r.ban_duration,
                   attempts=r.attempts, retry_count=r.retry_count or 0,
-                  admin_user_id=r.admin_user_id, policy=r.policy)
+                  admin_user_id=r.admin_user_id, policy=r.policy,
+                  banned_at=float(r.banned_at) if r.banned_at is not None else None)
 
 
 async def load_rules(session: AsyncSession) -> list[Rule]:
@@ -350,11 +353,12 @@ async def decline_awaiting(session: AsyncSession, sync_id: uuid.UUID,
 
 async def list_logs(session: AsyncSession, *, status: str | None, target_chat_id: int | None,
                     ban_event_id: int | None, before_id: int | None, limit: int,
-                    awaiting_confirmation: bool | None = None) -> list[Any]:
+                    awaiting_confirmation: bool | None = None,
+                    sync_id: uuid.UUID | None = None) -> list[Any]:
     """sync_logs newest first, filtered, keyset by id."""
     clauses, params = [], {"n": limit}
     for column, value in (("status", status), ("target_chat_id", target_chat_id),
-                          ("ban_event_id", ban_event_id),
+                          ("ban_event_id", ban_event_id), ("sync_id", sync_id),
                           ("awaiting_confirmation", awaiting_confirmation)):
         if value is not None:
             clauses.append(f"{column} = :{column}")

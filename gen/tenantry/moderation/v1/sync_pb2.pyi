@@ -110,18 +110,20 @@ class GetSyncStatusResponse(_message.Message):
     def __init__(self, sync: _Optional[_Union[SyncRun, _Mapping]] = ...) -> None: ...
 
 class ListSyncLogsRequest(_message.Message):
-    __slots__ = ("status", "target_chat_id", "ban_event_id", "page", "awaiting_confirmation")
+    __slots__ = ("status", "target_chat_id", "ban_event_id", "page", "awaiting_confirmation", "sync_id")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TARGET_CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     BAN_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     AWAITING_CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
+    SYNC_ID_FIELD_NUMBER: _ClassVar[int]
     status: str
     target_chat_id: int
     ban_event_id: int
     page: _pagination_pb2.PageRequest
     awaiting_confirmation: bool
-    def __init__(self, status: _Optional[str] = ..., target_chat_id: _Optional[int] = ..., ban_event_id: _Optional[int] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ..., awaiting_confirmation: _Optional[bool] = ...) -> None: ...
+    sync_id: str
+    def __init__(self, status: _Optional[str] = ..., target_chat_id: _Optional[int] = ..., ban_event_id: _Optional[int] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ..., awaiting_confirmation: _Optional[bool] = ..., sync_id: _Optional[str] = ...) -> None: ...
 
 class ListSyncLogsResponse(_message.Message):
     __slots__ = ("logs", "page")
