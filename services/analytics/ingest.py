@@ -12,6 +12,10 @@ closings travel on different streams (``sync.partial`` / ``sync.completed``),
 so they can arrive in any order. The run's last counted snapshot is kept in
 ``analytics_sync_runs`` / ``analytics_sync_chats``; a closing is applied only
 when it is further along than that snapshot, and then only as its difference.
+
+With a :class:`~services.analytics.cache.ResultCache`, an event that changed the
+aggregates moves the tenant's cache generation after its transaction committed,
+so no cached query result from before it is read again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from tenantry.moderation.v1 import events_pb2
 from services.kit.bus.events import EventEnvelope, unpack
 from services.kit.bus.outbox import mark_processed
 from services.kit.db import Database
+
+from .cache import ResultCache
 
 APP = "analytics"
 CONSUMER = "analytics"
@@ -68,8 +74,9 @@ async def _active_chat(s: AsyncSession, day: date, chat_id: int) -> int:
 class Aggregator:
     """Applies bus events to a tenant's aggregate tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: ResultCache | None = None) -> None:
         self.db = db
+        self.cache = cache
 
     def handlers(self) -> dict[str, Callable[[EventEnvelope], Awaitable[None]]]:
         """Topic → handler, for :class:`~services.kit.bus.consumer.BusConsumer` / ``rt.consume``."""
@@ -79,24 +86,33 @@ class Aggregator:
             return handle
         return {topic: bind(topic) for topic in TOPICS}
 
-    async def apply(self, topic: str, envelope: EventEnvelope) -> None:
-        """Apply one event (a no-op when this consumer already applied its event_id)."""
+    async def apply(self, topic: str, envelope: EventEnvelope) -> bool:
+        """Apply one event (a no-op when this consumer already applied its event_id).
+
+        Returns whether the aggregates changed (then, after the commit, the cache is invalidated).
+        """
         async with self.db.session(APP, envelope.tenant) as s:
-            if not await mark_processed(s, CONSUMER, envelope.event_id):
-                return
-            if topic in ("subscription.created", "subscription.deleted"):
-                await self._subscription(s, topic == "subscription.created", _day(envelope.timestamp))
-            elif topic == "ban.detected":
-                p = unpack(envelope, events_pb2.BanDetected)
-                await self._ban(s, p.event_id, p.user_id, p.chat_id, p.event_type, p.event_timestamp, envelope)
-            elif topic == "ban.registered":
-                p = unpack(envelope, events_pb2.BanRegistered)
-                await self._ban(s, p.event_id, p.user_id, p.chat_id, p.event_type, p.event_timestamp, envelope)
-            elif topic in SYNC_OUTCOME:
-                # sync.failed also carries SyncRightsMissing notices; they are not runs.
-                if envelope.payload.Is(events_pb2.SyncRightsMissing.DESCRIPTOR):
-                    return
-                await self._sync(s, SYNC_OUTCOME[topic], unpack(envelope, events_pb2.SyncFinished), envelope)
+            changed = await mark_processed(s, CONSUMER, envelope.event_id) and await self._apply(s, topic, envelope)
+        if changed and self.cache is not None:
+            await self.cache.invalidate(envelope.tenant)
+        return changed
+
+    async def _apply(self, s: AsyncSession, topic: str, envelope: EventEnvelope) -> bool:
+        if topic in ("subscription.created", "subscription.deleted"):
+            await self._subscription(s, topic == "subscription.created", _day(envelope.timestamp))
+            return True
+        if topic == "ban.detected":
+            p = unpack(envelope, events_pb2.BanDetected)
+            return await self._ban(s, p.event_id, p.user_id, p.chat_id, p.event_type, p.event_timestamp, envelope)
+        if topic == "ban.registered":
+            p = unpack(envelope, events_pb2.BanRegistered)
+            return await self._ban(s, p.event_id, p.user_id, p.chat_id, p.event_type, p.event_timestamp, envelope)
+        if topic in SYNC_OUTCOME:
+            # sync.failed also carries SyncRightsMissing notices; they are not runs.
+            if envelope.payload.Is(events_pb2.SyncRightsMissing.DESCRIPTOR):
+                return False
+            return await self._sync(s, SYNC_OUTCOME[topic], unpack(envelope, events_pb2.SyncFinished), envelope)
+        return False
 
     async def _subscription(self, s: AsyncSession, created: bool, day: date) -> None:
         total = (await s.execute(text(
@@ -108,12 +124,13 @@ class Aggregator:
                         {"t": total, "d": day})
 
     async def _ban(self, s: AsyncSession, event_id: str, user_id: int, chat_id: int, event_type: str,
-                   at: timestamp_pb2.Timestamp, envelope: EventEnvelope) -> None:
+                   at: timestamp_pb2.Timestamp, envelope: EventEnvelope) -> bool:
+        """Count a ban once; False when it was counted already (its other event)."""
         day = _day(at if at.seconds else envelope.timestamp)
         # ban.detected and ban.registered describe the same ban: count it once.
         if not await _added(s, "INSERT INTO analytics_ban_seen (event_id, date) VALUES (:e, :d) "
                                "ON CONFLICT DO NOTHING RETURNING 1", {"e": event_id or envelope.event_id, "d": day}):
-            return
+            return False
         await s.execute(text(
             "INSERT INTO analytics_daily_types (date, event_type, count) VALUES (:d, :t, 1) "
             "ON CONFLICT (date, event_type) DO UPDATE SET count = analytics_daily_types.count + 1"),
@@ -123,7 +140,7 @@ class Aggregator:
             "ON CONFLICT (chat_id, date, user_id, event_type) DO UPDATE SET count = analytics_ban_counts.count + 1"),
             {"c": chat_id, "d": day, "u": user_id, "t": event_type})
         if event_type == "unban":
-            return
+            return True
         new_user = await _added(s, "INSERT INTO analytics_daily_banned_users (date, user_id) VALUES (:d, :u) "
                                    "ON CONFLICT DO NOTHING RETURNING 1", {"d": day, "u": user_id})
         new_chat = await _active_chat(s, day, chat_id)
@@ -136,10 +153,13 @@ class Aggregator:
             "INSERT INTO analytics_chat_stats (chat_id, date, ban_count) VALUES (:c, :d, 1) "
             "ON CONFLICT (chat_id, date) DO UPDATE SET ban_count = analytics_chat_stats.ban_count + 1"),
             {"c": chat_id, "d": day})
+        return True
 
     async def _sync(self, s: AsyncSession, status: str, p: events_pb2.SyncFinished,
-                    envelope: EventEnvelope) -> None:
-        """Count a run's closing: the whole run when it is new, the difference when it is newer."""
+                    envelope: EventEnvelope) -> bool:
+        """Count a run's closing: the whole run when it is new, the difference when it is newer.
+
+        False when the closing is stale or the recorded one again (nothing changed)."""
         new = RunSnapshot.of(status, p)
         run_id = p.sync_id or envelope.event_id  # no run id: the event is its own run
         params = {"s": run_id, "d": _day(envelope.timestamp), "u": p.user_id, "st": status, "ok": new.successful,
@@ -158,7 +178,7 @@ class Aggregator:
                 "WHERE sync_id = :s FOR UPDATE"), {"s": run_id})).one()
             old = RunSnapshot(row.status, row.user_id, row.successful, row.failed, row.skipped, row.mean_sync_ms)
             if new.progress <= old.progress:
-                return  # stale (an earlier closing read late) or the same snapshot again
+                return False  # stale (an earlier closing read late) or the same snapshot again
             day = row.date
             await s.execute(text(
                 "UPDATE analytics_sync_runs SET status = :st, user_id = :u, successful = :ok, failed = :f, "
@@ -186,6 +206,7 @@ class Aggregator:
                 "INSERT INTO analytics_chat_stats (chat_id, date, sync_received_count) VALUES (:c, :d, :n) "
                 "ON CONFLICT (chat_id, date) DO UPDATE SET "
                 "sync_received_count = analytics_chat_stats.sync_received_count + :n"), {"c": chat, "d": day, "n": n})
+        return True
 
     @staticmethod
     async def _synced_chats(s: AsyncSession, run_id: str, day: date, synced: set[int],
