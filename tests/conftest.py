@@ -9,19 +9,16 @@ key prefixes, so several runs can share one server without seeing each other.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.kit.settings import reset_settings_cache
+from tests.support import own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
@@ -55,25 +52,8 @@ def _plain(url: str) -> str:
 @pytest.fixture(scope="session")
 def database_url(_server_urls: tuple[str, str]) -> Iterator[str]:
     """A fresh database for this test session on the configured server (plain postgresql://)."""
-    server = _plain(_server_urls[0])
-    name = f"tenantry_test_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(
-            "postgresql+asyncpg://" + server.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-        )
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base, _, _db = server.rpartition("/")
-    query = ""
-    if "?" in _db:
-        query = "?" + _db.split("?", 1)[1]
-    url = f"{base}/{name}{query}"
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_database(_plain(_server_urls[0])) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

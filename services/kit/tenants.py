@@ -30,8 +30,13 @@ DEFAULT_RETENTION_DAYS = 365
 async def retention_seconds(engine: AsyncEngine, tenant: str) -> int:
     """The tenant's retention (the Tenant's ``retention``, default 365 days), in seconds."""
     async with engine.connect() as conn:
+        # A deployment without the identity app has no registry: the default applies. (A
+        # to_regclass() test in the same statement does not help: a missing table fails
+        # the statement when it is parsed.)
+        if not (await conn.execute(text("SELECT to_regclass('identity.tenants') IS NOT NULL"))
+                ).scalar_one():
+            return DEFAULT_RETENTION_DAYS * 86400
         days = (await conn.execute(
-            text("SELECT retention_days FROM identity.tenants WHERE name = :n "
-                 "AND to_regclass('identity.tenants') IS NOT NULL"), {"n": tenant},
+            text("SELECT retention_days FROM identity.tenants WHERE name = :n"), {"n": tenant},
         )).scalar_one_or_none()
     return int(days or DEFAULT_RETENTION_DAYS) * 86400

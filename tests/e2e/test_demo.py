@@ -8,11 +8,8 @@ The last test stops the runner with Ctrl-C and checks that nothing is left.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,6 +22,7 @@ import psutil
 import pytest
 
 from tests.e2e.test_dev_runner import ROOT, _pick_ports
+from tests.support import own_database
 
 READY_WITHIN = 60.0
 
@@ -54,30 +52,6 @@ class DevPlatform:
         return "".join(self.output)
 
 
-@contextlib.contextmanager
-def _own_database(database_url: str) -> Iterator[str]:
-    """A database of this module's own on the session's server (the demo owner is made per run)."""
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    base, _, rest = database_url.rpartition("/")
-    query = "?" + rest.split("?", 1)[1] if "?" in rest else ""
-    name = f"tenantry_demo_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine("postgresql+asyncpg://" + database_url.split("://", 1)[1],
-                                     isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{base}/{name}{query}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def _other_redis_db(url: str) -> str:
     base, _, _db = url.rpartition("/")
     return f"{base}/{random.randrange(1, 16)}"
@@ -87,7 +61,7 @@ def _other_redis_db(url: str) -> str:
 def platform(tmp_path_factory: pytest.TempPathFactory, database_url: str,
              redis_url: str) -> Iterator[DevPlatform]:
     """``tenantry dev`` on free ports, ready (banner printed) within 60 s."""
-    with _own_database(database_url) as own_database_url:
+    with own_database(database_url, "tenantry_demo") as own_database_url:
         yield from _run_platform(tmp_path_factory, own_database_url, redis_url)
 
 

@@ -230,3 +230,23 @@ async def test_consumer_continues_the_producers_trace(db, engine, redis, tenant_
     consumer = BusConsumer(redis, "g6", {"ban.detected": handle}, tenants=[tenant_name], block_ms=50)
     assert await consumer.poll_once() == 1
     assert seen == [producer.get_span_context().trace_id]
+
+
+def test_retention_without_the_identity_registry_is_the_default(database_url):
+    """A deployment without the identity app: the relay's upkeep uses 365 days, no error."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.kit.tenants import DEFAULT_RETENTION_DAYS, retention_seconds
+    from tests.support import own_database
+
+    async def read(url: str) -> int:
+        engine = create_async_engine("postgresql+asyncpg://" + url.split("://", 1)[1])
+        try:
+            return await retention_seconds(engine, "no-registry")
+        finally:
+            await engine.dispose()
+
+    with own_database(database_url, "tenantry_noid") as url:  # no identity schema at all
+        assert asyncio.run(read(url)) == DEFAULT_RETENTION_DAYS * 86400
