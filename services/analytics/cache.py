@@ -17,8 +17,9 @@ The database is the truth: when Redis fails, reads go to PostgreSQL. The first
 failure is logged (``analytics_cache_unavailable``) and the cache is then skipped
 for ``retry_seconds``; later failures of the same outage are not logged again, and
 the first success after it logs ``analytics_cache_recovered``. A failed
-invalidation is logged every time (``analytics_cache_invalidate_failed``): other
-processes may serve the old generation's entries until their TTL.
+invalidation is logged every time (``analytics_cache_invalidate_failed``): every
+process (this one too, after its pause) may serve the old generation's entries
+until their TTL.
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ class ResultCache:
             async with asyncio.timeout(self.op_timeout):
                 await self.redis.set(generation_key(tenant), secrets.token_hex(8))
         except _FAILURES as err:
-            # Entries of the old generation stay readable until their TTL (other processes may
-            # serve them): say so every time; this process skips the cache for a while.
+            # Entries of the old generation stay readable until their TTL (any process, this
+            # one after its pause, may serve them): say so every time.
             log.error("analytics_cache_invalidate_failed", tenant=tenant, error=type(err).__name__)
             self._failed(err, "invalidate")
         else:

@@ -90,10 +90,13 @@ class Aggregator:
         """Apply one event (a no-op when this consumer already applied its event_id).
 
         Returns whether the aggregates changed (then, after the commit, the cache is invalidated).
+        A redelivery invalidates too: its first delivery may have died between its commit and
+        its invalidation, and one SET is cheaper than a TTL of stale answers.
         """
         async with self.db.session(APP, envelope.tenant) as s:
-            changed = await mark_processed(s, CONSUMER, envelope.event_id) and await self._apply(s, topic, envelope)
-        if changed and self.cache is not None:
+            first = await mark_processed(s, CONSUMER, envelope.event_id)
+            changed = first and await self._apply(s, topic, envelope)
+        if (changed or not first) and self.cache is not None:
             await self.cache.invalidate(envelope.tenant)
         return changed
 

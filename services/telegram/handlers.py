@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 import structlog
-from aiogram import BaseMiddleware, F, Router
+from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     CallbackQuery,
@@ -321,10 +321,17 @@ async def on_page(query: CallbackQuery, bot_state: BotState, moderation: Moderat
         await query.message.edit_text(split_message(text)[0], reply_markup=markup)
 
 
-async def on_chat_member(event: ChatMemberUpdated, event_update: Update,
+async def on_chat_member(event: ChatMemberUpdated, event_update: Update, bot: Bot,
                          moderation: ModerationClient, tenant: str) -> None:
     """Ban, kick, restrict and unban become ban events; a join is checked against the
-    synced bans (a banned user is banned on sight); anything else is ignored."""
+    synced bans (a banned user is banned on sight); anything else is ignored.
+
+    Changes the bot made itself (a synced ban, a kick's ban-and-unban, a ban on join)
+    come back as chat_member updates too: they are the network's echo, not news, and
+    reporting them would start a sync from every target chat.
+    """
+    if event.from_user is not None and event.from_user.id == bot.id:
+        return
     if is_join(event):
         user_id = event.new_chat_member.user.id
         outcome = await moderation.enforce_join(tenant, event.chat.id, user_id,

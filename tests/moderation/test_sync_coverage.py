@@ -4,11 +4,14 @@ kick events under the default rule, and each chat's sync_ban_type deciding a ban
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
+from sqlalchemy import text
 from tenantry.moderation.v1 import events_pb2
 
-from services.kit.bus.events import unpack
-from services.moderation.sync.engine import KICK_BAN_SECONDS
+from services.kit.bus.events import new_event, unpack
+from services.moderation.sync.engine import KICK_BAN_SECONDS, timed_until
+from services.telegram_api.until_date import is_permanent
 from tests.fakes.moderation_sync import (
     BANNED_USER,
     SOURCE_CHAT,
@@ -185,3 +188,76 @@ async def test_a_ban_nobody_subscribes_to_is_recorded_quietly_and_enforced_later
         await add_subscription(engine, tenant, admin_user_id=722, admin_chat_id=chat)
         joined = await w.engine.enforce_on_join(tenant, chat, BANNED_USER, join_ref="late")
         assert (joined.status, joined.ban_event_id) == ("banned", 77)
+
+
+def _ban_at(tenant: str, *, ban_event_id: int, chat_id: int, at: datetime):
+    """ban.detected of a permanent ban made in ``chat_id`` at ``at``."""
+    payload = events_pb2.BanDetected(ban_event_id=ban_event_id, event_id=f"evt-{ban_event_id}",
+                                     user_id=BANNED_USER, chat_id=chat_id, event_type="ban",
+                                     reason="spam", username="spammer")
+    payload.event_timestamp.FromDatetime(at)
+    return new_event("ban.detected", tenant, payload)
+
+
+async def _stored(engine, tenant: str, *, chat_id: int, event_type: str, at: datetime,
+                  event_id: str) -> int:
+    """A ban_events row as the ban events service stores it; its id."""
+    async with engine.begin() as conn:
+        return int((await conn.execute(text(
+            f'INSERT INTO "t_{tenant}__moderation".ban_events (event_id, user_id, chat_id, '
+            " event_type, reason, event_timestamp) VALUES (:e, :u, :c, :t, 'x', :at) RETURNING id"),
+            {"e": event_id, "u": BANNED_USER, "c": chat_id, "t": event_type, "at": at})
+        ).scalar_one())
+
+
+async def test_an_unban_in_the_same_second_as_the_ban_lifts_it(engine, moderation_tenant):
+    # Telegram dates have whole seconds: a ban undone at once shares the ban's timestamp.
+    tenant = moderation_tenant
+    (synced,) = chat_ids(1, base=-1007180000000)
+    at = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    async with sync_world(engine) as w:
+        await add_subscription(engine, tenant, admin_user_id=723, admin_chat_id=synced)
+        w.fake.add_chat(synced, members={BANNED_USER: "member"})
+        ban = await _stored(engine, tenant, chat_id=SOURCE_CHAT, event_type="ban", at=at,
+                            event_id="same-second-ban")
+        await w.engine.handle_ban_detected(_ban_at(tenant, ban_event_id=ban, chat_id=SOURCE_CHAT,
+                                                   at=at))
+        await _stored(engine, tenant, chat_id=SOURCE_CHAT, event_type="unban", at=at,
+                      event_id="same-second-unban")
+        w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
+        result = await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j")
+        assert (result.status, result.error) == ("not_banned", "unbanned in the source chat")
+
+
+async def test_a_ban_still_standing_is_enforced_when_a_later_one_is_lifted(engine,
+                                                                           moderation_tenant):
+    tenant = moderation_tenant
+    (synced,) = chat_ids(1, base=-1007190000000)
+    other = -1007190000999
+    t1, t2, t3 = (datetime(2026, 12, 1, 12, m, 0, tzinfo=UTC) for m in (0, 5, 10))
+    async with sync_world(engine) as w:
+        await add_subscription(engine, tenant, admin_user_id=724, admin_chat_id=synced)
+        w.fake.add_chat(synced, members={BANNED_USER: "member"})
+        first = await _stored(engine, tenant, chat_id=SOURCE_CHAT, event_type="ban", at=t1,
+                              event_id="standing-a")
+        await w.engine.handle_ban_detected(_ban_at(tenant, ban_event_id=first,
+                                                   chat_id=SOURCE_CHAT, at=t1))
+        second = await _stored(engine, tenant, chat_id=other, event_type="ban", at=t2,
+                               event_id="standing-b")
+        await w.engine.handle_ban_detected(_ban_at(tenant, ban_event_id=second, chat_id=other,
+                                                   at=t2))
+        await _stored(engine, tenant, chat_id=other, event_type="unban", at=t3,
+                      event_id="standing-b-lifted")  # the later ban is lifted, the first not
+        w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
+        result = await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j")
+        assert (result.status, result.ban_event_id) == ("banned", first)
+        assert w.fake.status_of(synced, BANNED_USER) == "kicked"
+
+
+def test_a_366_day_ban_stamped_a_little_ahead_is_not_made_permanent() -> None:
+    # An event time up to a few minutes ahead of this host's clock is accepted.
+    now, day = 1_800_000_000.0, 86400
+    until = timed_until(366 * day, banned_at=now + 10, now=now)
+    assert until and not is_permanent(until, now=now)
+    assert timed_until(None, banned_at=now, now=now) == 0  # permanent stays permanent
+    assert timed_until(3600, banned_at=now - 4000, now=now) is None  # over

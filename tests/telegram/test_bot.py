@@ -293,6 +293,9 @@ async def test_chat_member_events_become_ban_events_once(env):  # type: ignore[n
     joined = chat_member("left", "member", actor=SPAMMER)
     await post(env, joined)  # joined: no ban event, but checked against the synced bans
     await post(env, chat_member("left", "restricted", actor=SPAMMER))  # joined, restricted
+    # The bot's own bans (a synced one, a kick's ban-and-unban) echo back: not reported.
+    await post(env, chat_member("member", "kicked", actor=123))
+    await post(env, chat_member("kicked", "left", actor=123))
     events = list(env["mod"].bans.values())
     assert [e.event_type for e in events] == ["ban", "restrict", "unban", "kick"]
     assert [(c, u) for c, u, _ in env["mod"].joins] == [(GROUP, SPAMMER), (GROUP, SPAMMER)]

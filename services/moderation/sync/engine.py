@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -69,6 +70,8 @@ log = structlog.get_logger("tenantry.sync")
 APP = "moderation"
 #: A kick is a short ban lifted at once; if the lift never happens the ban still ends.
 KICK_BAN_SECONDS = 60
+#: How many of a user's latest sync runs a join is checked against.
+JOIN_LOOKBACK_RUNS = 50
 #: Per-chat rows a finish event lists at most (~40 bytes each); counts are always whole.
 FINISH_EVENT_MAX_ROWS = 10_000
 #: The dead-letter stream of target chats that failed for good after retries.
@@ -539,45 +542,51 @@ class SyncEngine:
         return status, counts
 
     # -- enforcement on join ---------------------------------------------------------------
-    async def enforce_on_join(self, tenant: str, chat_id: int, user_id: int, *,
-                              join_ref: str | None = None) -> JoinEnforcement:
-        """A user joined ``chat_id``: if a synced ban covers them there, ban them on sight.
+    async def _standing_ban(self, session, chat_id: int, user_id: int, *,  # type: ignore[no-untyped-def]
+                            covered_by_subscription: bool,
+                            now: float) -> tuple[Any, int] | JoinEnforcement:
+        """The newest propagated ban of ``user_id`` that still stands and covers ``chat_id``,
+        with the until_date to apply; else why not (a JoinEnforcement "not_banned").
 
-        Covered means: the user's latest propagated ban/unban event is a ban, not lifted
-        since in its source chat (an unban there, even one no rule propagates), and this
-        chat is one of its targets (a sync_logs row, an active subscription of the
-        chat to the user, or a SyncPolicy listing the chat), and a temporary ban has
-        not run out. ``join_ref`` (e.g. the Telegram update_id) makes a repeated call
-        for the same join a no-op.
+        Walks the user's recent runs newest first: an unban run lifts the bans of its
+        source chat, and so does an unban registered in that chat after the ban (even one
+        no rule propagates); a ban from another chat still stands. A ban covers the chat
+        through a sync_logs row, an active subscription of the chat to the user, or a
+        SyncPolicy listing the chat; a temporary one must not have run out.
         """
-        now = datetime.now(UTC)
-        async with self.db.session(APP, tenant) as session:
-            run = (await session.execute(text(
-                "SELECT sync_id, ban_event_id, user_id, source_chat_id, event_type, ban_duration,"
-                " event_timestamp, created_at FROM sync_runs WHERE user_id = :u "
-                " AND event_type IN ('ban', 'unban') ORDER BY created_at DESC LIMIT 1"),
-                {"u": user_id})).first()
-            if run is None or run.event_type != "ban" or run.source_chat_id == chat_id:
-                return JoinEnforcement("not_banned")
-            if await store.lifted_at_source(session, user_id, run.source_chat_id,
-                                            run.ban_event_id, run.event_timestamp):
-                return JoinEnforcement("not_banned", run.ban_event_id,
-                                       error="unbanned in the source chat")
+        runs = (await session.execute(text(
+            "SELECT sync_id, ban_event_id, user_id, source_chat_id, event_type, ban_duration,"
+            " event_timestamp, created_at FROM sync_runs WHERE user_id = :u "
+            " AND event_type IN ('ban', 'unban') ORDER BY created_at DESC LIMIT :n"),
+            {"u": user_id, "n": JOIN_LOOKBACK_RUNS})).all()
+        rules = await store.load_rules(session) if runs else []
+        lifted: set[int] = set()
+        why = JoinEnforcement("not_banned")
+        for run in runs:
+            source = run.source_chat_id
+            if run.event_type == "unban":
+                lifted.add(source)
+                continue
+            if source in lifted or source == chat_id:
+                continue
+            if await store.lifted_at_source(session, user_id, source, run.ban_event_id,
+                                            run.event_timestamp):
+                lifted.add(source)
+                if why.ban_event_id is None:
+                    why = JoinEnforcement("not_banned", run.ban_event_id,
+                                          error="unbanned in the source chat")
+                continue
             logged = (await session.execute(text(
-                "SELECT until_date, status FROM sync_logs WHERE user_id = :u "
-                " AND target_chat_id = :c AND ban_event_id = :b AND action = 'ban' "
-                "ORDER BY id LIMIT 1"), {"u": user_id, "c": chat_id, "b": run.ban_event_id})
-            ).first()
-            subscribed = (await session.execute(text(
-                "SELECT id, admin_user_id FROM subscriptions WHERE admin_chat_id = :c "
-                " AND tracked_user_id = :u AND is_active LIMIT 1"),
-                {"c": chat_id, "u": user_id})).first()
-            event = BanEvent(run.ban_event_id, run.user_id, run.source_chat_id, "ban",
-                             run.ban_duration, event_timestamp=run.event_timestamp)
-            listed = [r for r in await store.load_rules(session)
-                      if r.matches(event) and chat_id in r.target_chat_ids]
-            if logged is None and subscribed is None and not listed:
-                return JoinEnforcement("not_banned", run.ban_event_id)
+                "SELECT until_date FROM sync_logs WHERE user_id = :u AND target_chat_id = :c "
+                " AND ban_event_id = :b AND action = 'ban' ORDER BY id LIMIT 1"),
+                {"u": user_id, "c": chat_id, "b": run.ban_event_id})).first()
+            event = BanEvent(run.ban_event_id, run.user_id, source, "ban", run.ban_duration,
+                             event_timestamp=run.event_timestamp)
+            listed = [r for r in rules if r.matches(event) and chat_id in r.target_chat_ids]
+            if logged is None and not covered_by_subscription and not listed:
+                if why.ban_event_id is None:
+                    why = JoinEnforcement("not_banned", run.ban_event_id)
+                continue
             settings = store.settings_from_row(
                 (await store.chat_settings_of(session, [chat_id])).get(chat_id))
             planned = plan_target(listed[0] if listed else self._default_rule(), event, chat_id,
@@ -589,8 +598,30 @@ class SyncEngine:
                 until = int(started.timestamp()) + planned.ban_duration
             else:
                 until = 0
-            if until and until - now.timestamp() < 35:
-                return JoinEnforcement("not_banned", run.ban_event_id, error="ban expired")
+            if until and until - now < 35:
+                if why.ban_event_id is None:
+                    why = JoinEnforcement("not_banned", run.ban_event_id, error="ban expired")
+                continue
+            return run, until
+        return why
+
+    async def enforce_on_join(self, tenant: str, chat_id: int, user_id: int, *,
+                              join_ref: str | None = None) -> JoinEnforcement:
+        """A user joined ``chat_id``: if a synced ban covers them there, ban them on sight
+        (see :meth:`_standing_ban` for which ban). ``join_ref`` (e.g. the Telegram
+        update_id) makes a repeated call for the same join a no-op.
+        """
+        now = datetime.now(UTC)
+        async with self.db.session(APP, tenant) as session:
+            subscribed = (await session.execute(text(
+                "SELECT id, admin_user_id FROM subscriptions WHERE admin_chat_id = :c "
+                " AND tracked_user_id = :u AND is_active LIMIT 1"),
+                {"c": chat_id, "u": user_id})).first()
+            found = await self._standing_ban(session, chat_id, user_id, covered_by_subscription=
+                                             subscribed is not None, now=now.timestamp())
+            if isinstance(found, JoinEnforcement):
+                return found
+            run, until = found
             key = f"{run.ban_event_id}:{chat_id}:ban:join:{join_ref or uuid.uuid4()}"
             claimed = (await session.execute(text(
                 "INSERT INTO sync_logs (ban_event_id, source_chat_id, target_chat_id, user_id, "
@@ -630,7 +661,9 @@ def timed_until(duration: int | None, banned_at: float | None, *,
     if not duration:
         return until_date_for(None)
     now = time.time() if now is None else now
-    remaining = (banned_at if banned_at is not None else now) + duration - now
+    # Never more than the ban itself: an event stamped ahead of this host's clock must not
+    # push a 366-day ban past Telegram's limit, where it would read as forever.
+    remaining = min(duration, (banned_at if banned_at is not None else now) + duration - now)
     if remaining <= 0:
         return None
     return until_date_for(max(1, math.ceil(remaining)), now=now)

@@ -387,11 +387,13 @@ async def lifted_at_source(session: AsyncSession, user_id: int, source_chat_id: 
     if not (await session.execute(text("SELECT to_regclass('ban_events') IS NOT NULL"))
             ).scalar_one():
         return False
-    # Ordered by when they happened (a historical import may register an old unban late);
-    # by registration when the ban's time is unknown.
+    # Ordered by when they happened (a historical import may register an old unban late),
+    # then by registration: Telegram's dates have whole seconds, and a ban undone at once
+    # (or another bot's ban-and-unban kick) puts both in the same second.
     after, params = "id > :b", {"u": user_id, "c": source_chat_id, "b": ban_event_id}
     if banned_at is not None:
-        after, params["at"] = "event_timestamp > :at", banned_at
+        after = "(event_timestamp > :at OR (event_timestamp = :at AND id > :b))"
+        params["at"] = banned_at
     return bool((await session.execute(text(
         "SELECT EXISTS (SELECT 1 FROM ban_events WHERE user_id = :u AND chat_id = :c "
         f" AND event_type = 'unban' AND id <> :b AND {after})"), params)).scalar_one())
