@@ -115,10 +115,10 @@ class SyncServiceServicer:
 
     def EnforceOnJoin(self, request, context):
         """EnforceOnJoin is what the bot calls when a user joins a chat: if a synced
-        ban covers the user there (their latest propagated ban, not lifted since,
-        targets this chat through a subscription, a sync_logs row or a SyncPolicy,
-        and has not run out), the user is banned on sight. A repeated call with the
-        same join_ref acts once.
+        ban covers the user there (a propagated ban of theirs that its source chat
+        has not lifted since, that targets this chat through a subscription, a
+        sync_logs row or a SyncPolicy, and has not run out), the user is banned on
+        sight. A repeated call with the same join_ref acts once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
