@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -37,6 +38,19 @@ async def add_subscription(engine: AsyncEngine, tenant: str, *, admin_user_id: i
             f'INSERT INTO "{_schema(tenant)}".subscriptions '
             "(admin_user_id, admin_chat_id, tracked_user_id) VALUES (:a, :c, :u) RETURNING id"),
             {"a": admin_user_id, "c": admin_chat_id, "u": tracked_user_id})).scalar_one())
+
+
+async def store_ban_event(engine: AsyncEngine, tenant: str, *, chat_id: int, event_type: str,
+                          at: datetime | None = None, event_id: str | None = None,
+                          user_id: int = BANNED_USER) -> int:
+    """A ban_events row as the ban events service stores it (``at``: now); its id."""
+    async with engine.begin() as conn:
+        return int((await conn.execute(text(
+            f'INSERT INTO "{_schema(tenant)}".ban_events (event_id, user_id, chat_id, event_type, '
+            " reason, event_timestamp) VALUES (:e, :u, :c, :t, 'x', coalesce(:at, now())) "
+            "RETURNING id"),
+            {"e": event_id or f"stored-{uuid.uuid4()}", "u": user_id, "c": chat_id,
+             "t": event_type, "at": at})).scalar_one())
 
 
 async def set_chat_settings(engine: AsyncEngine, tenant: str, chat_id: int, **columns: Any) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import text
 from tenantry.moderation.v1 import events_pb2
 
 from services.kit.bus.events import new_event, unpack
@@ -22,6 +21,7 @@ from tests.fakes.moderation_sync import (
     outbox,
     runs,
     set_chat_settings,
+    store_ban_event,
     sync_world,
 )
 
@@ -199,17 +199,6 @@ def _ban_at(tenant: str, *, ban_event_id: int, chat_id: int, at: datetime):
     return new_event("ban.detected", tenant, payload)
 
 
-async def _stored(engine, tenant: str, *, chat_id: int, event_type: str, at: datetime,
-                  event_id: str) -> int:
-    """A ban_events row as the ban events service stores it; its id."""
-    async with engine.begin() as conn:
-        return int((await conn.execute(text(
-            f'INSERT INTO "t_{tenant}__moderation".ban_events (event_id, user_id, chat_id, '
-            " event_type, reason, event_timestamp) VALUES (:e, :u, :c, :t, 'x', :at) RETURNING id"),
-            {"e": event_id, "u": BANNED_USER, "c": chat_id, "t": event_type, "at": at})
-        ).scalar_one())
-
-
 async def test_an_unban_in_the_same_second_as_the_ban_lifts_it(engine, moderation_tenant):
     # Telegram dates have whole seconds: a ban undone at once shares the ban's timestamp.
     tenant = moderation_tenant
@@ -218,11 +207,11 @@ async def test_an_unban_in_the_same_second_as_the_ban_lifts_it(engine, moderatio
     async with sync_world(engine) as w:
         await add_subscription(engine, tenant, admin_user_id=723, admin_chat_id=synced)
         w.fake.add_chat(synced, members={BANNED_USER: "member"})
-        ban = await _stored(engine, tenant, chat_id=SOURCE_CHAT, event_type="ban", at=at,
+        ban = await store_ban_event(engine, tenant, chat_id=SOURCE_CHAT, event_type="ban", at=at,
                             event_id="same-second-ban")
         await w.engine.handle_ban_detected(_ban_at(tenant, ban_event_id=ban, chat_id=SOURCE_CHAT,
                                                    at=at))
-        await _stored(engine, tenant, chat_id=SOURCE_CHAT, event_type="unban", at=at,
+        await store_ban_event(engine, tenant, chat_id=SOURCE_CHAT, event_type="unban", at=at,
                       event_id="same-second-unban")
         w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
         result = await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j")
@@ -238,15 +227,15 @@ async def test_a_ban_still_standing_is_enforced_when_a_later_one_is_lifted(engin
     async with sync_world(engine) as w:
         await add_subscription(engine, tenant, admin_user_id=724, admin_chat_id=synced)
         w.fake.add_chat(synced, members={BANNED_USER: "member"})
-        first = await _stored(engine, tenant, chat_id=SOURCE_CHAT, event_type="ban", at=t1,
+        first = await store_ban_event(engine, tenant, chat_id=SOURCE_CHAT, event_type="ban", at=t1,
                               event_id="standing-a")
         await w.engine.handle_ban_detected(_ban_at(tenant, ban_event_id=first,
                                                    chat_id=SOURCE_CHAT, at=t1))
-        second = await _stored(engine, tenant, chat_id=other, event_type="ban", at=t2,
+        second = await store_ban_event(engine, tenant, chat_id=other, event_type="ban", at=t2,
                                event_id="standing-b")
         await w.engine.handle_ban_detected(_ban_at(tenant, ban_event_id=second, chat_id=other,
                                                    at=t2))
-        await _stored(engine, tenant, chat_id=other, event_type="unban", at=t3,
+        await store_ban_event(engine, tenant, chat_id=other, event_type="unban", at=t3,
                       event_id="standing-b-lifted")  # the later ban is lifted, the first not
         w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
         result = await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j")

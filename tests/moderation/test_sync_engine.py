@@ -23,6 +23,7 @@ from tests.fakes.moderation_sync import (
     outbox,
     runs,
     set_chat_settings,
+    store_ban_event,
     sync_world,
 )
 
@@ -383,17 +384,6 @@ async def test_a_batch_that_outlasts_its_lease_keeps_it(engine, redis, moderatio
         assert {r.status for r in rows} == {"success"} and {r.attempts for r in rows} == {1}
 
 
-async def _register_unban(engine, tenant, *, chat_id: int, user_id: int = BANNED_USER) -> None:
-    """An unban as the ban events service stores it (no rule need propagate it)."""
-    from sqlalchemy import text
-
-    async with engine.begin() as conn:
-        await conn.execute(text(
-            f'INSERT INTO "t_{tenant}__moderation".ban_events (event_id, user_id, chat_id, '
-            " event_type, reason, event_timestamp) VALUES (:e, :u, :c, 'unban', 'lifted', now())"),
-            {"e": f"unban-{chat_id}-{time.time_ns()}", "u": user_id, "c": chat_id})
-
-
 async def test_a_ban_lifted_in_its_source_chat_is_not_enforced_on_join(engine, moderation_tenant):
     tenant = moderation_tenant
     synced, = chat_ids(1, base=-1009150000000)
@@ -401,11 +391,11 @@ async def test_a_ban_lifted_in_its_source_chat_is_not_enforced_on_join(engine, m
         await subscribe(engine, tenant, [synced], fake=w.fake)
         await w.engine.handle_ban_detected(ban_envelope(tenant, ban_event_id=31))
         # Without a policy the unban plans no run: it is only a ban event...
-        await _register_unban(engine, tenant, chat_id=-555)  # ...elsewhere: the ban stands
+        await store_ban_event(engine, tenant, chat_id=-555, event_type="unban")  # ...elsewhere: the ban stands
         w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
         assert (await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j1")
                 ).status == "banned"
-        await _register_unban(engine, tenant, chat_id=SOURCE_CHAT)  # lifted where it began
+        await store_ban_event(engine, tenant, chat_id=SOURCE_CHAT, event_type="unban")  # lifted where it began
         w.fake.chats[synced].members[BANNED_USER] = {"status": "member", "until_date": 0}
         bans_before = len(w.fake.calls_of("banChatMember", chat_id=synced))
         result = await w.engine.enforce_on_join(tenant, synced, BANNED_USER, join_ref="j2")
