@@ -50,12 +50,16 @@ async def publish(redis, tenant, envelope) -> None:
 
 
 async def until(predicate, timeout: float, what: str) -> None:
-    """Poll ``predicate`` (sync or async) until true, at most ``timeout`` seconds."""
+    """Poll ``predicate`` (sync or async) until true, at most ``timeout`` seconds. A Redis
+    connection error counts as "not yet": these tests restart Redis under the clients."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
+        try:
+            result = predicate()
+            if asyncio.iscoroutine(result):
+                result = await result
+        except (aioredis.ConnectionError, aioredis.TimeoutError):
+            result = False
         if result:
             return
         await asyncio.sleep(0.05)
@@ -149,7 +153,7 @@ async def test_a_redis_restart_mid_stream_loses_no_event(engine, moderation_tena
             await asyncio.sleep(0.5)
             server = start_redis(tmp_path / "redis", port=port)  # same port, same AOF
             for i in range(7, 10):
-                await publish(client, tenant, ban_envelope(tenant, ban_event_id=i))
+                await _publish_retrying(client, tenant, ban_envelope(tenant, ban_event_id=i))
             await until(lambda: _finished_runs(engine, tenant, 9), 40, "every sync")
             await until(lambda: _acked(client, tenant, "sync"), 10, "every ack")
             finished = {r.ban_event_id for r in await runs(engine, tenant)}
@@ -163,6 +167,20 @@ async def test_a_redis_restart_mid_stream_loses_no_event(engine, moderation_tena
                 await asyncio.wait_for(task, 10)
         await client.aclose()
         server.stop()
+
+
+async def _publish_retrying(redis, tenant, envelope, timeout: float = 10.0) -> None:
+    """Publish as the outbox relay does across a Redis restart: a connection the restart
+    closed fails the first call made on it; the relay keeps the row and tries again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await publish(redis, tenant, envelope)
+            return
+        except (aioredis.ConnectionError, aioredis.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 def _ok_bans(fake) -> int:
