@@ -71,8 +71,7 @@ class Analytics:
     def _scope(self, caller: Principal, period: str, since: str, until: str,
                v: Validator | None = None) -> tuple[str, DateRange]:
         """The caller's tenant and the range; INVALID_ARGUMENT lists the range's and ``v``'s violations."""
-        tenant = caller.require_tenant()
-        caller.require_role("member")
+        tenant = caller.tenant_with_role("member")
         try:
             rng = resolve(period, since, until, self.today())
         except InvalidArgument as err:

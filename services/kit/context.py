@@ -37,6 +37,13 @@ class Principal:
             raise Unauthenticated("this call needs a token scoped to a tenant")
         return self.tenant
 
+    def tenant_with_role(self, minimum: str) -> str:
+        """The caller's tenant, once their role is at least ``minimum``: the first line of
+        every tenant-scoped call (UNAUTHENTICATED / PERMISSION_DENIED otherwise)."""
+        tenant = self.require_tenant()
+        self.require_role(minimum)
+        return tenant
+
     def require_role(self, minimum: str) -> None:
         """PERMISSION_DENIED unless the caller's role is at least ``minimum``."""
         have = ROLE_ORDER.get(self.role or "", 0)
@@ -63,6 +70,11 @@ def current() -> Principal:
     if principal is None:
         raise Unauthenticated("missing credentials")
     return principal
+
+
+def caller_tenant(minimum_role: str) -> str:
+    """:meth:`Principal.tenant_with_role` of the current caller."""
+    return current().tenant_with_role(minimum_role)
 
 
 def current_or_none() -> Principal | None:

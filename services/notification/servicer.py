@@ -53,45 +53,38 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
 
-    @staticmethod
-    def _tenant(role: str) -> str:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role(role)
-        return tenant
-
     async def SendNotification(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant("moderator")
+        tenant = context.caller_tenant("moderator")
         queued = await self.notifier.submit(tenant, [draft_from_proto(request)])
         return pb.SendNotificationResponse(notifications=[_notification(q) for q in queued])
 
     async def BatchSendNotifications(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant("moderator")
+        tenant = context.caller_tenant("moderator")
         drafts = [draft_from_proto(item) for item in request.notifications]
         queued = await self.notifier.submit(tenant, drafts)
         return pb.BatchSendNotificationsResponse(notifications=[_notification(q) for q in queued])
 
     async def ListTemplates(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant("member")
+        tenant = context.caller_tenant("member")
         async with self.notifier.db.session(APP, tenant) as session:
             templates = await catalog.list_templates(session)
         return pb.ListTemplatesResponse(templates=[_template(t) for t in templates])
 
     async def UpdateTemplate(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant("admin")
+        tenant = context.caller_tenant("admin")
         catalog.validate_template_update(request.id, dict(request.texts))
         async with self.notifier.db.session(APP, tenant) as session:
             template = await catalog.update_template(session, request.id, dict(request.texts))
         return pb.UpdateTemplateResponse(template=_template(template))
 
     async def GetPreferences(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant("member")
+        tenant = context.caller_tenant("member")
         async with self.notifier.db.session(APP, tenant) as session:
             prefs, _ = await store.load_preferences(session, request.user_id)
         return pb.GetPreferencesResponse(preferences=_preferences(prefs))
 
     async def UpdatePreferences(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant("admin")
+        tenant = context.caller_tenant("admin")
         update = catalog.PreferencesUpdate(
             user_id=request.user_id, enabled_types=list(request.enabled_types),
             quiet_hours_start=request.quiet_hours_start, quiet_hours_end=request.quiet_hours_end,
@@ -107,7 +100,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         return pb.UpdatePreferencesResponse(preferences=_preferences(prefs))
 
     async def ListNotificationLogs(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant("member")
+        tenant = context.caller_tenant("member")
         size = page_size(request.page.page_size)
         after = decode_page_token(request.page.page_token).get("after")
         async with self.notifier.db.session(APP, tenant) as session:

@@ -81,15 +81,8 @@ class TelegramServicer(telegram_pb2_grpc.TelegramServiceServicer):
     def __init__(self, clients: BotClientFactory) -> None:
         self.clients = clients
 
-    @staticmethod
-    def _tenant() -> str:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("admin")
-        return tenant
-
     async def SendMessage(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant()
+        tenant = context.caller_tenant("admin")
         v = Validator()
         _ids(v, request.chat_id)
         v.require(0 < len(request.text) <= MAX_TEXT, "text", f"1 to {MAX_TEXT} characters")
@@ -105,7 +98,7 @@ class TelegramServicer(telegram_pb2_grpc.TelegramServiceServicer):
         return pb.SendMessageResponse(message_ids=ids)
 
     async def BanUser(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant()
+        tenant = context.caller_tenant("admin")
         v = Validator()
         _ids(v, request.chat_id, request.user_id)
         v.raise_if_any()
@@ -117,7 +110,7 @@ class TelegramServicer(telegram_pb2_grpc.TelegramServiceServicer):
         return pb.BanUserResponse()
 
     async def UnbanUser(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant()
+        tenant = context.caller_tenant("admin")
         v = Validator()
         _ids(v, request.chat_id, request.user_id)
         v.require(not (request.remove_member and request.only_if_banned), "remove_member",
@@ -129,7 +122,7 @@ class TelegramServicer(telegram_pb2_grpc.TelegramServiceServicer):
         return pb.UnbanUserResponse()
 
     async def GetChatMember(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant()
+        tenant = context.caller_tenant("admin")
         v = Validator()
         _ids(v, request.chat_id, request.user_id)
         v.raise_if_any()
@@ -139,7 +132,7 @@ class TelegramServicer(telegram_pb2_grpc.TelegramServiceServicer):
         return pb.GetChatMemberResponse(member=_member(member))
 
     async def GetChatAdmins(self, request, ctx):  # type: ignore[no-untyped-def]
-        tenant = self._tenant()
+        tenant = context.caller_tenant("admin")
         v = Validator()
         _ids(v, request.chat_id)
         v.raise_if_any()

@@ -64,8 +64,7 @@ class BanEvents:
 
     async def register(self, caller: Principal, item: BanEventInput) -> Registered:
         """Store ``item`` once; a repeat of its event_id, live or archived, returns the original (created=False)."""
-        tenant = caller.require_tenant()
-        caller.require_role("moderator")
+        tenant = caller.tenant_with_role("moderator")
         now = self.clock()
         validate(item, now)
         async with self.db.session(APP, tenant) as session:
@@ -94,8 +93,7 @@ class BanEvents:
         ``ban.registered`` for the new events: no ``ban.detected``, so no sync and
         no notifications.
         """
-        tenant = caller.require_tenant()
-        caller.require_role("moderator")
+        tenant = caller.tenant_with_role("moderator")
         if not items:
             raise InvalidArgument.field("events", "must not be empty")
         if len(items) > MAX_BULK:
@@ -139,8 +137,7 @@ class BanEvents:
 
         A malformed event_id is INVALID_ARGUMENT: it can never have been stored.
         """
-        tenant = caller.require_tenant()
-        caller.require_role("member")
+        tenant = caller.tenant_with_role("member")
         v = Validator()
         check_event_id(event_id, v)
         v.raise_if_any()
@@ -152,8 +149,7 @@ class BanEvents:
 
     async def get_by_id(self, caller: Principal, row_id: int) -> store.BanEvent:
         """The event with row id ``row_id`` (the ``ban_event_id`` of the bus and the sync API), live or archived."""
-        tenant = caller.require_tenant()
-        caller.require_role("member")
+        tenant = caller.tenant_with_role("member")
         v = Validator()
         v.require(row_id > 0, "id", "must be a positive ban event id")
         v.raise_if_any()
@@ -201,8 +197,7 @@ class BanEvents:
 
     async def _page(self, caller: Principal, filters: store.Filters, size: int, token: str,
                     chat_must_exist: int | None = None) -> Page:
-        tenant = caller.require_tenant()
-        caller.require_role("member")
+        tenant = caller.tenant_with_role("member")
         n = page_size(size)
         after = _position(token)
         async with self.db.session(APP, tenant) as session:

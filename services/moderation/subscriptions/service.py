@@ -70,18 +70,11 @@ class SubscriptionBook:
         self.redis = redis
         self.limit_source = limit_source
 
-    @staticmethod
-    def _caller(role: str) -> str:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role(role)
-        return tenant
-
     # -- writes ---------------------------------------------------------------------------
     async def create(self, admin_user_id: int, admin_chat_id: int, tracked_user_id: int,
                      settings: dict[str, Any] | None) -> CreateOutcome:
         """Subscribe; INVALID_ARGUMENT / ALREADY_EXISTS / RESOURCE_EXHAUSTED per the seed's rules."""
-        tenant = self._caller("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         check.user_id(v, "admin_user_id", admin_user_id)
         check.chat_id(v, "admin_chat_id", admin_chat_id)
@@ -109,7 +102,7 @@ class SubscriptionBook:
 
     async def delete(self, sub_id: int) -> Subscription:
         """Deactivate a subscription; NOT_FOUND if it is unknown or already deleted."""
-        tenant = self._caller("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         v.require(sub_id > 0, "id", "must be a positive subscription id")
         v.raise_if_any()
@@ -138,7 +131,7 @@ class SubscriptionBook:
     async def list_for_admin(self, admin_id: int, admin_chat_id: int | None,
                              page_size: int, page_token: str) -> ListPage:
         """An admin's active subscriptions, optionally of one chat, one page."""
-        tenant = self._caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.user_id(v, "admin_id", admin_id)
         if admin_chat_id is not None:
@@ -156,7 +149,7 @@ class SubscriptionBook:
 
     async def list_subscribers(self, user_id: int, page_size: int, page_token: str) -> ListPage:
         """The active subscriptions to a tracked user, one page (cached 30 min when small)."""
-        tenant = self._caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         page = parse_page(page_size, page_token, v)
@@ -178,7 +171,7 @@ class SubscriptionBook:
     async def check(self, admin_user_id: int, admin_chat_id: int,
                     tracked_user_id: int) -> Subscription | None:
         """The active subscription with this key, or None (served from the admin cache)."""
-        tenant = self._caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.user_id(v, "admin_user_id", admin_user_id)
         check.chat_id(v, "admin_chat_id", admin_chat_id)
@@ -202,7 +195,7 @@ class SubscriptionBook:
 
     async def stats(self, admin_user_id: int | None) -> AdminStats:
         """The tenant's statistics, plus one admin's count and allowance when asked."""
-        tenant = self._caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         if admin_user_id is not None:
             check.user_id(v, "admin_user_id", admin_user_id)

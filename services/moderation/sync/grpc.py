@@ -103,9 +103,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
         self.engine = engine
 
     async def TriggerSync(self, request: pb.TriggerSyncRequest, _: Ctx) -> pb.TriggerSyncResponse:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         v.require(request.ban_event_id > 0, "ban_event_id", "must be a positive id")
         targets = list(request.target_chat_ids)
@@ -116,9 +114,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 
     async def GetSyncStatus(self, request: pb.GetSyncStatusRequest,
                             _: Ctx) -> pb.GetSyncStatusResponse:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         sync_id = _sync_id(request.sync_id, v)
         v.raise_if_any()
@@ -127,9 +123,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 
     async def ListSyncLogs(self, request: pb.ListSyncLogsRequest,
                            _: Ctx) -> pb.ListSyncLogsResponse:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         status = request.status if request.HasField("status") else None
         v.require(status is None or status in LOG_STATUSES, "status",
@@ -162,9 +156,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 
     async def EnforceOnJoin(self, request: pb.EnforceOnJoinRequest,
                             _: Ctx) -> pb.EnforceOnJoinResponse:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         v.require(request.chat_id != 0, "chat_id", "must not be 0")
         v.require(request.user_id > 0, "user_id", "must be a positive Telegram user id")
@@ -177,9 +169,7 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
                                         until_date=done.until_date, error=done.error or "")
 
     async def RetrySync(self, request: pb.RetrySyncRequest, _: Ctx) -> pb.RetrySyncResponse:
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         sync_id = _sync_id(request.sync_id, v)
         v.raise_if_any()
@@ -189,20 +179,18 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 
     @staticmethod
     def _selection(request: pb.ConfirmSyncRequest | pb.DeclineSyncRequest, v: Validator
-                   ) -> tuple[context.Principal, str, uuid.UUID | None, list[int]]:
-        """A moderator's (principal, tenant, sync id, target chats) of a confirm/decline,
-        the fields checked into ``v``."""
-        principal = context.current()
-        tenant = principal.require_tenant()
-        principal.require_role("moderator")
+                   ) -> tuple[str, uuid.UUID | None, list[int]]:
+        """A moderator's (tenant, sync id, target chats) of a confirm/decline, the fields
+        checked into ``v``."""
+        tenant = context.caller_tenant("moderator")
         targets = list(request.target_chat_ids)
         sync_id = _sync_id(request.sync_id, v)
         _target_chats(targets, v)
-        return principal, tenant, sync_id, targets
+        return tenant, sync_id, targets
 
     async def ConfirmSync(self, request: pb.ConfirmSyncRequest, _: Ctx) -> pb.ConfirmSyncResponse:
         v = Validator()
-        _, tenant, sync_id, targets = self._selection(request, v)
+        tenant, sync_id, targets = self._selection(request, v)
         v.raise_if_any()
         assert sync_id is not None
         confirmed = await self.engine.confirm(tenant, sync_id, targets)
@@ -210,14 +198,14 @@ class SyncServicer(pb_grpc.SyncServiceServicer):
 
     async def DeclineSync(self, request: pb.DeclineSyncRequest, _: Ctx) -> pb.DeclineSyncResponse:
         v = Validator()
-        principal, tenant, sync_id, targets = self._selection(request, v)
+        tenant, sync_id, targets = self._selection(request, v)
         v.require(len(request.reason) <= MAX_REASON, "reason",
                   f"at most {MAX_REASON} characters")
         v.raise_if_any()
         assert sync_id is not None
         declined = await self.engine.decline(tenant, sync_id, targets,
                                              reason=request.reason.strip(),
-                                             by=principal.subject or None)
+                                             by=context.current().subject or None)
         return pb.DeclineSyncResponse(sync_id=str(sync_id), declined=declined)
 
 

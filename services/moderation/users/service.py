@@ -74,13 +74,6 @@ async def _read_through(db: Database, redis: Redis, tenant: str, key: str, cls: 
     return value
 
 
-def _caller(role: str) -> str:
-    principal = context.current()
-    tenant = principal.require_tenant()
-    principal.require_role(role)
-    return tenant
-
-
 def _check_profile(v: Validator, profile: UserProfile, prefix: str = "") -> None:
     check.user_id(v, f"{prefix}user_id", profile.user_id)
     check.text(v, f"{prefix}username", profile.username)
@@ -115,7 +108,7 @@ class UserDirectory:
 
     async def create(self, profile: UserProfile) -> User:
         """Register a user; ALREADY_EXISTS "user_exists" when the id is known."""
-        tenant = _caller("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         _check_profile(v, profile)
         v.raise_if_any()
@@ -130,7 +123,7 @@ class UserDirectory:
                            seen: bool = False) -> list[BatchItemResult]:
         """Create or update up to 1000 users; a result per item, in request order.
         ``seen``: the users were just active in Telegram (last_seen becomes now)."""
-        tenant = _caller("moderator")
+        tenant = context.caller_tenant("moderator")
         if len(profiles) > MAX_BATCH:
             raise InvalidArgument.field("users", f"at most {MAX_BATCH} users per batch")
         if not profiles:
@@ -159,7 +152,7 @@ class UserDirectory:
 
     async def get(self, user_id: int) -> User:
         """A user's profile (5 min cache)."""
-        tenant = _caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         v.raise_if_any()
@@ -174,7 +167,7 @@ class UserDirectory:
 
     async def update(self, user_id: int, changes: dict[str, Any]) -> User:
         """Change the given fields (username, first_name, last_name, language_code, is_active)."""
-        tenant = _caller("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         for name in ("username", "first_name", "last_name"):
@@ -195,7 +188,7 @@ class UserDirectory:
 
     async def deactivate(self, user_id: int) -> tuple[User, int]:
         """Deactivate a user and clean up the subscriptions they hold as an admin."""
-        tenant = _caller("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         v.raise_if_any()
@@ -211,7 +204,7 @@ class UserDirectory:
 
     async def touch(self, user_id: int, username: str | None) -> User:
         """Record activity (last_seen = now) and a username change seen in Telegram."""
-        tenant = _caller("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         check.text(v, "username", username)
@@ -226,7 +219,7 @@ class UserDirectory:
 
     async def get_settings(self, user_id: int) -> UserSettings:
         """A user's settings (defaults until written; 5 min cache)."""
-        tenant = _caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         v.raise_if_any()
@@ -247,7 +240,7 @@ class UserDirectory:
         Every committed call writes one ``user.settings_updated`` (the whole
         settings, whatever changed) to the outbox in its transaction.
         """
-        tenant = _caller("moderator")
+        tenant = context.caller_tenant("moderator")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         check.language(v, "language", changes.get("language"))
@@ -284,7 +277,7 @@ class ChatRegistry:
 
     async def register(self, chat_id: int, fields: dict[str, Any]) -> ChatSettings:
         """Register a chat; unset settings take the seed's defaults."""
-        tenant = _caller("admin")
+        tenant = context.caller_tenant("admin")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         _check_chat_fields(v, fields)
@@ -299,7 +292,7 @@ class ChatRegistry:
 
     async def get_settings(self, chat_id: int) -> ChatSettings:
         """A registered chat's settings (5 min cache)."""
-        tenant = _caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         v.raise_if_any()
@@ -314,7 +307,7 @@ class ChatRegistry:
 
     async def update_settings(self, chat_id: int, changes: dict[str, Any]) -> ChatSettings:
         """Change the given settings of a registered chat."""
-        tenant = _caller("admin")
+        tenant = context.caller_tenant("admin")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         _check_chat_fields(v, changes)
@@ -328,7 +321,7 @@ class ChatRegistry:
 
     async def remove(self, chat_id: int) -> tuple[int, int]:
         """Remove a chat and its admins and clean up its subscriptions; (subscriptions, admins)."""
-        tenant = _caller("admin")
+        tenant = context.caller_tenant("admin")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         v.raise_if_any()
@@ -349,7 +342,7 @@ class ChatRegistry:
         The chat need not be registered (subscriptions do not require it). Its
         settings and admins stay, so adding the bot back needs only new subscriptions.
         """
-        tenant = _caller("admin")
+        tenant = context.caller_tenant("admin")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         check.one_of(v, "status", status, BOT_REMOVED_STATUSES)
@@ -365,7 +358,7 @@ class ChatRegistry:
     async def add_admin(self, chat_id: int, user_id: int, role: str,
                         can_ban: bool | None) -> tuple[ChatAdmin, bool]:
         """Make a registered user an admin of a registered chat (or change their role)."""
-        tenant = _caller("admin")
+        tenant = context.caller_tenant("admin")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         check.user_id(v, "user_id", user_id)
@@ -381,7 +374,7 @@ class ChatRegistry:
 
     async def remove_admin(self, chat_id: int, user_id: int) -> int:
         """Remove an admin of a chat and clean up their subscriptions for it; how many."""
-        tenant = _caller("admin")
+        tenant = context.caller_tenant("admin")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         check.user_id(v, "user_id", user_id)
@@ -397,7 +390,7 @@ class ChatRegistry:
 
     async def list_admins(self, chat_id: int, page_size: int, page_token: str) -> AdminPage:
         """A registered chat's admins, one page, oldest first."""
-        tenant = _caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.chat_id(v, "chat_id", chat_id)
         page = parse_page(page_size, page_token, v)
@@ -411,7 +404,7 @@ class ChatRegistry:
 
     async def verify_admin(self, user_id: int, chat_id: int) -> AdminVerdict:
         """Whether a user is an (active) admin of a chat, with role and ban right."""
-        tenant = _caller("member")
+        tenant = context.caller_tenant("member")
         v = Validator()
         check.user_id(v, "user_id", user_id)
         check.chat_id(v, "chat_id", chat_id)
